@@ -1,0 +1,1 @@
+//! Storage on a local directory.
