@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::{ArchiveId, RecordMeta};
 
-/// What storage keeps about each message outside its compressed frame, so
+/// Per-message facts that storage keeps outside the compressed frame, so
 /// that listing, deduplication and lookup by Message-ID need no decompression.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryInfo {
@@ -56,7 +56,7 @@ fn millis(value: i64) -> Result<DateTime<Utc>, DecodeError> {
     DateTime::from_timestamp_millis(value).ok_or(DecodeError("timestamp out of range"))
 }
 
-/// A message as storage holds it: its facts and its compressed frame.
+/// A stored message: its facts and its compressed frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackEntry {
     /// Facts about the message.
@@ -82,7 +82,7 @@ pub fn encode_frame(meta: &RecordMeta, raw: &[u8], level: i32) -> Bytes {
 #[derive(Debug, thiserror::Error)]
 #[error("invalid message frame: {reason}")]
 pub struct FrameError {
-    /// What was wrong.
+    /// The cause.
     pub reason: String,
 }
 

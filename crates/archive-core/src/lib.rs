@@ -14,8 +14,10 @@
 //!
 //! This crate depends on no storage or index adapter; adapters depend on it.
 
+pub mod archive;
 pub mod entry;
 pub mod id;
+pub mod journal;
 pub mod message;
 pub mod meta;
 pub mod pack;
@@ -35,4 +37,8 @@ pub use parse::{ParseOptions, Summary, parse_message, summarize};
 pub use partition::{InvalidPartition, Partition};
 pub use storage::{
     Damage, ListedEntry, Location, MemoryStorage, PutOutcome, Storage, StorageError,
+};
+pub use archive::{
+    Archive, ArchiveBuilder, ArchiveOptions, ArchiveStats, FlushError, OpenError, ReadError,
+    RecordError, VerifyReport,
 };

@@ -55,7 +55,7 @@ pub struct Attachment {
 }
 
 /// A problem found while parsing. A flagged message is still archived and
-/// shown; the flag tells staff and admins that something was repaired or
+/// shown; the flag shows staff and admins that something was repaired or
 /// guessed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -105,7 +105,7 @@ impl ParseFlag {
     }
 }
 
-/// Where the effective date of a message came from.
+/// Source of a message's effective date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DateSource {
@@ -131,7 +131,7 @@ pub struct Message {
     /// The effective date: the `Date` header, or the fallback named by
     /// `date_source`.
     pub date: DateTime<Utc>,
-    /// Where `date` came from.
+    /// Source of `date`.
     pub date_source: DateSource,
     /// The decoded subject.
     pub subject: Option<String>,
@@ -163,7 +163,7 @@ pub struct Message {
     /// The mail kind: the caller's `kind`, or a kind header such as
     /// `X-Mail-Category`.
     pub kind: Option<String>,
-    /// What the caller recorded with the message.
+    /// Metadata the caller recorded with the message.
     pub meta: RecordMeta,
     /// When `record` accepted the message.
     pub recorded_at: DateTime<Utc>,
@@ -178,13 +178,13 @@ impl Message {
         self.flags.iter().any(|flag| flag.is_date_estimate())
     }
 
-    /// The attachments staff can download as files: every part that is not
-    /// inline.
+    /// Returns the attachments staff can download as files: every part that
+    /// is not inline.
     pub fn regular_attachments(&self) -> impl Iterator<Item = &Attachment> {
         self.attachments.iter().filter(|part| !part.inline)
     }
 
-    /// The inline parts, such as images referenced from the HTML body.
+    /// Returns the inline parts, such as images referenced from the HTML body.
     pub fn inline_parts(&self) -> impl Iterator<Item = &Attachment> {
         self.attachments.iter().filter(|part| part.inline)
     }

@@ -1,4 +1,4 @@
-//! What the caller tells the archive about a message when recording it.
+//! Metadata the caller records with a message, and the receipt it gets.
 
 use std::collections::BTreeMap;
 
@@ -44,7 +44,7 @@ pub struct RecordMeta {
     /// A caller-chosen key that makes a retried `record` store the message
     /// once even when the retry produced different bytes.
     pub idempotency_key: Option<String>,
-    /// Where the message came from, for people: a file path and offset, an
+    /// Provenance of the message, for people: a file path and offset, an
     /// SMTP peer address.
     pub origin: Option<String>,
 }
@@ -90,7 +90,7 @@ pub enum RecordStatus {
     DuplicateKey,
 }
 
-/// The answer to `record`: once the caller holds it, the message is durable.
+/// The result of `record`: once the caller has it, the message is durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
     /// The archive id of the stored message.

@@ -1,6 +1,6 @@
 //! The pack format shared by the file and object storage backends.
 //!
-//! A pack holds the compressed frames of many messages of one partition,
+//! A pack contains the compressed frames of many messages of one partition,
 //! followed by a footer that maps each archive id to the offset and length
 //! of its frame. Reading one message is one ranged read of its frame;
 //! opening a pack reads only its trailer and footer.

@@ -52,7 +52,7 @@ pub struct Summary {
     pub message_id: Option<String>,
     /// The effective date.
     pub date: DateTime<Utc>,
-    /// Where `date` came from.
+    /// Source of `date`.
     pub date_source: DateSource,
     /// The mail kind: `meta.kind`, else the first kind header found.
     pub kind: Option<String>,

@@ -3,7 +3,7 @@
 //! The archive writes every message to its capture journal first. A
 //! background task later hands whole batches of one partition to
 //! [`Storage::put`], which writes them as one pack. Storage therefore never
-//! sees a half-written message and needs no write-ahead log of its own.
+//! receives a half-written message and needs no write-ahead log of its own.
 //!
 //! # Contract
 //!
@@ -38,10 +38,10 @@ use async_trait::async_trait;
 
 use crate::{ArchiveId, EntryInfo, PackEntry, Partition};
 
-/// Where a stored message sits, for people reading a damage report.
+/// Location of a stored message, for people reading a damage report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
-    /// The pack that holds the message: a file path or an object key.
+    /// The pack that contains the message: a file path or an object key.
     pub pack: String,
     /// Byte offset of the frame in the pack.
     pub offset: u64,
@@ -60,11 +60,11 @@ impl fmt::Display for Location {
 pub struct ListedEntry {
     /// Facts about the message.
     pub info: EntryInfo,
-    /// Where its frame is stored.
+    /// Location of its frame.
     pub location: Location,
 }
 
-/// What a `put` did.
+/// Result of a `put`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PutOutcome {
     /// Entries newly stored.
@@ -80,7 +80,7 @@ pub struct PutOutcome {
 pub struct Damage {
     /// The pack, file or object concerned.
     pub location: String,
-    /// What is wrong with it.
+    /// The problem found.
     pub reason: String,
 }
 
@@ -97,7 +97,7 @@ pub enum StorageError {
     /// The caller passed something storage cannot accept.
     #[error("invalid storage request: {reason}")]
     InvalidInput {
-        /// What was wrong.
+        /// The cause.
         reason: String,
     },
     /// Stored data failed a checksum or could not be decoded.
@@ -177,7 +177,7 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// Returns true if `id` is stored.
     async fn contains(&self, id: &ArchiveId) -> Result<bool, StorageError>;
 
-    /// Lists every partition that holds at least one message, sorted.
+    /// Lists every partition that contains at least one message, sorted.
     async fn partitions(&self) -> Result<Vec<Partition>, StorageError>;
 
     /// Lists the entries of one partition in the order they were stored.

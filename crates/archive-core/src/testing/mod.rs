@@ -1,4 +1,5 @@
-//! Conformance suites and helpers for backends (feature `testing`).
+//! Conformance suites, fakes and helpers for backends and tests (feature
+//! `testing`).
 //!
 //! A backend crate runs the whole storage suite with one macro call:
 //!
@@ -9,6 +10,8 @@
 //! The macro expands to one `#[tokio::test]` per check, so a failure names
 //! both the backend's test module and the check.
 
+pub mod flaky;
 pub mod storage;
 
+pub use flaky::FlakyStorage;
 pub use storage::{Capabilities, MemoryFixture, StorageFixture};
