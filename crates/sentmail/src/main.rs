@@ -1,1 +1,90 @@
-fn main() {}
+//! `sentmail`: the command-line program of the sent-mail archive.
+
+mod cli;
+mod commands;
+mod import;
+mod progress;
+mod view;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use archive_core::{Archive, ArchiveOptions};
+use archive_fs::FsStorage;
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// How long closing waits for pending messages to reach storage.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("Tokio runtime starts");
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut options = ArchiveOptions::default();
+    if let Command::Import(args) = &cli.command {
+        options.max_message_bytes = args.max_size;
+    }
+    let archive = open_archive(&cli.data, options).await?;
+
+    let outcome = match &cli.command {
+        Command::Import(args) => import(&archive, args).await,
+        Command::Show(args) => commands::show(&archive, args).await.map(|()| ExitCode::SUCCESS),
+        Command::List(args) => commands::list(&archive, args).await.map(|()| ExitCode::SUCCESS),
+        Command::Verify => commands::verify(&archive).await.map(|()| ExitCode::SUCCESS),
+    };
+    archive
+        .close(CLOSE_TIMEOUT)
+        .await
+        .context("moving pending messages into storage failed")?;
+    outcome
+}
+
+async fn open_archive(data: &Path, options: ArchiveOptions) -> anyhow::Result<Archive> {
+    let storage = FsStorage::open(data)
+        .await
+        .with_context(|| format!("opening the archive in {} failed", data.display()))?;
+    Archive::builder(Arc::new(storage), data.join("journal"))
+        .options(options)
+        .open()
+        .await
+        .with_context(|| format!("opening the archive in {} failed", data.display()))
+}
+
+async fn import(archive: &Archive, args: &cli::ImportArgs) -> anyhow::Result<ExitCode> {
+    let summary = import::run(archive, args).await?;
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        print!("{}", summary.to_text());
+    }
+    Ok(if summary.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}

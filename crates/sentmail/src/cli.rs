@@ -1,0 +1,139 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The sent-mail archive: record every mail a shop sends, find it, show it.
+#[derive(Debug, Parser)]
+#[command(name = "sentmail", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Data directory of the embedded archive (packs and capture journal).
+    #[arg(long, global = true, env = "SENTMAIL_DATA", default_value = "./sentmail-data")]
+    pub data: PathBuf,
+
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import .eml files, directories (recursively), mbox files and Maildirs.
+    Import(ImportArgs),
+    /// Show one message: headers, text and attachments.
+    Show(ShowArgs),
+    /// List messages, newest first.
+    List(ListArgs),
+    /// Re-read every stored message and check it against its SHA-256 id.
+    Verify,
+}
+
+/// Arguments of `sentmail import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Files and directories to import. The kind of each (.eml, mbox,
+    /// Maildir) is detected from its content and layout.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+
+    /// Maximum size of one message, in bytes or with a unit (50MB, 2GiB).
+    /// Larger messages are reported as failures.
+    #[arg(long, default_value = "50MiB", value_parser = parse_size)]
+    pub max_size: u64,
+
+    /// Print the summary as one JSON object on standard output.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Messages recorded concurrently; more lets the journal share syncs.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
+}
+
+/// Arguments of `sentmail show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Archive id: 64 hex digits, or a unique prefix of at least 8.
+    #[arg(required_unless_present = "message_id", conflicts_with = "message_id")]
+    pub id: Option<String>,
+
+    /// Find the message by its Message-ID header instead.
+    #[arg(long, value_name = "MID")]
+    pub message_id: Option<String>,
+
+    /// Write the original bytes, exactly as archived, to standard output.
+    #[arg(long, conflicts_with = "json")]
+    pub raw: bool,
+
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `sentmail list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print one JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Number of messages to print.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+
+    /// Number of newest messages to skip.
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+}
+
+/// Parses a byte size such as `1048576`, `50MB`, `50MiB` or `2G`.
+/// Decimal units (KB, MB, GB) are powers of 1000, binary ones (KiB, MiB,
+/// GiB, or K, M, G alone) powers of 1024.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("invalid size {text:?}: expected a number of bytes such as 50MB"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "invalid size unit {other:?} in {text:?}: use B, KB, MB, GB, KiB, MiB or GiB"
+            ));
+        }
+    };
+    number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("size {text:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_units() {
+        assert_eq!(parse_size("1048576"), Ok(1_048_576));
+        assert_eq!(parse_size("50MB"), Ok(50_000_000));
+        assert_eq!(parse_size("50MiB"), Ok(50 << 20));
+        assert_eq!(parse_size("2g"), Ok(2 << 30));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("5XB").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_valid() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
