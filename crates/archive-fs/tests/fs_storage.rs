@@ -11,23 +11,8 @@ use archive_core::testing::storage::{entries, partition};
 use archive_core::{ArchiveId, PackEntry, Storage, StorageError};
 use archive_fs::FsStorage;
 
-/// Lists every file below `dir`, sorted.
-fn files_below(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(next) = pending.pop() {
-        for item in fs::read_dir(&next).unwrap() {
-            let path = item.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
-}
+mod common;
+use common::files_below;
 
 fn pack_files(root: &Path) -> Vec<PathBuf> {
     files_below(&root.join("packs"))
