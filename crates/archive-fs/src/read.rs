@@ -40,6 +40,8 @@ pub(crate) async fn get(inner: &Arc<Inner>, id: &ArchiveId) -> Result<PackEntry,
 fn read_frame(entry: &EntryRef) -> Result<Bytes, FsError> {
     let path = &entry.pack.path;
     let row = entry.row();
+    // Opened on every call: caching handles saved about 2 of 8 µs per get
+    // (BENCHMARKS.md) but would keep a descriptor open for every pack read.
     let file = File::open(path).map_err(FsError::io("open pack", path))?;
     let mut frame = vec![0u8; row.length as usize];
     match file.read_exact_at(&mut frame, row.offset) {
