@@ -47,6 +47,10 @@ impl EntryRef {
 
 /// The packs on disk that `FsStorage` serves, by id and by partition, plus
 /// the ids that puts in progress have reserved.
+///
+/// NOTE: every `EntryInfo` stays in memory, about 300 bytes per entry with
+/// a 48-byte Message-ID (BENCHMARKS.md), so 10 million entries need about
+/// 3 GB. Reading facts from the footer on demand would cut that.
 #[derive(Debug, Default)]
 pub(crate) struct Catalog {
     ids: HashMap<ArchiveId, EntryRef>,

@@ -15,6 +15,10 @@ use crate::storage::{Inner, blocking};
 
 /// Deletes the pack files of `partition` and returns how many catalog
 /// entries it held. Waits until running puts and reads have finished.
+///
+/// If removing the renamed directory fails, the error is returned but the
+/// partition is already gone from the catalog. A second call, or the next
+/// open, removes the remaining files.
 pub(crate) async fn delete_partition(
     inner: &Arc<Inner>,
     partition: &Partition,

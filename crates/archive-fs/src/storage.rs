@@ -61,8 +61,10 @@ impl FsStorage {
     ///
     /// The work runs on Tokio's blocking thread pool, so `open` needs a Tokio
     /// runtime. It fails if another process or `FsStorage` holds the lock on
-    /// `<root>/LOCK`, or if a directory cannot be read or flushed. Damaged
-    /// packs do not make it fail: see [`Storage::damage`].
+    /// `<root>/LOCK`, if a directory cannot be created, read or flushed, or
+    /// if a pack cannot be opened or flushed. A pack whose trailer or footer
+    /// cannot be read or decoded does not make it fail: see
+    /// [`Storage::damage`].
     pub async fn open(root: impl AsRef<Path>) -> Result<FsStorage, StorageError> {
         let root = root.as_ref().to_path_buf();
         let inner = blocking(move || open_blocking(root)).await?;

@@ -449,3 +449,21 @@ async fn open_creates_missing_root() {
     assert!(root.join("LOCK").is_file());
     assert_eq!(storage.root(), root);
 }
+
+#[tokio::test]
+async fn delete_removes_leftover_tombstones() {
+    let temp = tempfile::tempdir().unwrap();
+    let storage = FsStorage::open(temp.path()).await.unwrap();
+    let day = partition("default", 10);
+    storage.put(&day, entries("tombstone", 2)).await.unwrap();
+    let leftover = temp.path().join("packs/default/2026-12-10.deleting-77");
+    fs::create_dir(&leftover).unwrap();
+    fs::write(leftover.join("000000000001-ab.pack"), b"left behind").unwrap();
+    let other_day = temp.path().join("packs/default/2026-12-11.deleting-78");
+    fs::create_dir(&other_day).unwrap();
+
+    assert_eq!(storage.delete_partition(&day).await.unwrap(), 2);
+    assert!(!leftover.exists(), "a failed earlier removal is finished");
+    assert!(other_day.exists(), "tombstones of other days stay");
+    assert!(!temp.path().join("packs/default/2026-12-10").exists());
+}
