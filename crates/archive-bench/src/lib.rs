@@ -15,8 +15,8 @@ pub fn load_mbox(path: &Path, limit: usize) -> anyhow::Result<Vec<Bytes>> {
     let reader = BufReader::with_capacity(1 << 20, file);
     let mut messages = Vec::new();
     for message in mail_parser::mailbox::mbox::MessageIterator::new(reader).take(limit) {
-        let message = message.map_err(|()| {
-            anyhow::anyhow!("corpus {} is not a readable mbox", path.display())
+        let message = message.map_err(|error| {
+            anyhow::anyhow!("reading corpus {} failed: {error}", path.display())
         })?;
         messages.push(Bytes::from(message.unwrap_contents()));
     }

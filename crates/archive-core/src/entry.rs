@@ -1,12 +1,15 @@
 //! Per-message facts kept beside the compressed bytes, and the compressed
 //! frame itself.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{DecodeError, Reader, Writer};
-use crate::{ArchiveId, RecordMeta};
+use crate::{ArchiveId, Dictionary, RecordMeta};
 
 /// Per-message facts that storage keeps outside the compressed frame, so
 /// that listing, deduplication and lookup by Message-ID need no decompression.
@@ -65,17 +68,46 @@ pub struct PackEntry {
     pub frame: Bytes,
 }
 
-/// Compresses the metadata and raw bytes of one message into a zstd frame.
+/// Compresses the metadata and raw bytes of one message into a zstd frame,
+/// with `dictionary` if given.
 ///
 /// Layout before compression: metadata length (u32 LE), metadata as JSON,
-/// raw bytes. The frame records its content size, so decoding allocates once.
-pub fn encode_frame(meta: &RecordMeta, raw: &[u8], level: i32) -> Bytes {
+/// raw bytes. The frame records its content size and, when a dictionary is
+/// used, the dictionary's id.
+pub fn encode_frame(
+    meta: &RecordMeta,
+    raw: &[u8],
+    level: i32,
+    dictionary: Option<&Dictionary>,
+) -> Bytes {
     let meta_json = serde_json::to_vec(meta).expect("metadata serializes");
     let mut plain = Vec::with_capacity(4 + meta_json.len() + raw.len());
     Writer(&mut plain).bytes(&meta_json);
     plain.extend_from_slice(raw);
-    let compressed = zstd::bulk::compress(&plain, level).expect("in-memory zstd compression");
+
+    let key = (level, dictionary.map_or(0, Dictionary::id));
+    let compressed = COMPRESSORS.with_borrow_mut(|cache| {
+        // A zstd context costs as much to create as compressing a typical
+        // mail, so each thread keeps one per level and dictionary.
+        if !cache.contains_key(&key) {
+            let compressor = match dictionary {
+                Some(dictionary) => zstd::bulk::Compressor::with_dictionary(level, dictionary.bytes()),
+                None => zstd::bulk::Compressor::new(level),
+            };
+            cache.retain(|(_, id), _| *id == 0 || Some(*id) == dictionary.map(Dictionary::id));
+            cache.insert(key, compressor.expect("valid zstd level and dictionary"));
+        }
+        let compressor = cache.get_mut(&key).expect("compressor was just created");
+        compressor.compress(&plain).expect("in-memory zstd compression")
+    });
     Bytes::from(compressed)
+}
+
+thread_local! {
+    static COMPRESSORS: RefCell<HashMap<(i32, u32), zstd::bulk::Compressor<'static>>> =
+        RefCell::new(HashMap::new());
+    static DECOMPRESSORS: RefCell<HashMap<u32, zstd::bulk::Decompressor<'static>>> =
+        RefCell::new(HashMap::new());
 }
 
 /// The error for a frame that does not decompress or parse.
@@ -88,12 +120,39 @@ pub struct FrameError {
 
 /// Decompresses a frame made by [`encode_frame`] into metadata and raw bytes.
 ///
-/// `max_len` bounds the decompressed size, so a damaged frame cannot make
-/// the reader allocate without limit.
-pub fn decode_frame(frame: &[u8], max_len: usize) -> Result<(RecordMeta, Bytes), FrameError> {
-    let plain = zstd::bulk::decompress(frame, max_len).map_err(|e| FrameError {
-        reason: format!("zstd: {e}"),
-    })?;
+/// `dictionary` must be the one the frame names (see
+/// [`frame_dictionary_id`](crate::frame_dictionary_id)), or `None` for a
+/// frame without one. `max_len` bounds the decompressed size, so a damaged
+/// frame cannot make the reader allocate without limit.
+pub fn decode_frame(
+    frame: &[u8],
+    max_len: usize,
+    dictionary: Option<&Dictionary>,
+) -> Result<(RecordMeta, Bytes), FrameError> {
+    let needed = crate::frame_dictionary_id(frame).unwrap_or(0);
+    let given = dictionary.map_or(0, Dictionary::id);
+    if needed != given {
+        return Err(FrameError {
+            reason: format!("the frame needs dictionary {needed}, not {given}"),
+        });
+    }
+    let plain = DECOMPRESSORS
+        .with_borrow_mut(|cache| {
+            if !cache.contains_key(&needed) {
+                let decompressor = match dictionary {
+                    Some(dictionary) => zstd::bulk::Decompressor::with_dictionary(dictionary.bytes())?,
+                    None => zstd::bulk::Decompressor::new()?,
+                };
+                cache.retain(|id, _| *id == 0);
+                cache.insert(needed, decompressor);
+            }
+            let decompressor = cache.get_mut(&needed).expect("decompressor was just created");
+            decompressor.decompress(frame, max_len)
+        })
+        .map_err(|e| FrameError {
+            reason: format!("zstd: {e}"),
+        })?;
+
     let mut r = Reader::new(&plain);
     let meta_json = r.bytes().map_err(|e| FrameError {
         reason: e.to_string(),
@@ -115,17 +174,37 @@ mod tests {
     fn frame_round_trip() {
         let meta = RecordMeta::new(Source::Smtp).with_kind("order_confirmation");
         let raw = b"Subject: hi\r\n\r\nbody\r\n";
-        let frame = encode_frame(&meta, raw, 3);
-        let (decoded_meta, decoded_raw) = decode_frame(&frame, 1 << 20).unwrap();
+        let frame = encode_frame(&meta, raw, 3, None);
+        let (decoded_meta, decoded_raw) = decode_frame(&frame, 1 << 20, None).unwrap();
         assert_eq!(decoded_meta, meta);
         assert_eq!(&decoded_raw[..], raw);
     }
 
     #[test]
     fn frame_rejects_garbage_and_oversize() {
-        assert!(decode_frame(b"not zstd", 1 << 20).is_err());
-        let frame = encode_frame(&RecordMeta::default(), &[b'x'; 5000], 3);
-        assert!(decode_frame(&frame, 100).is_err());
+        assert!(decode_frame(b"not zstd", 1 << 20, None).is_err());
+        let frame = encode_frame(&RecordMeta::default(), &[b'x'; 5000], 3, None);
+        assert!(decode_frame(&frame, 100, None).is_err());
+    }
+
+    #[test]
+    fn frame_with_dictionary_needs_it() {
+        let samples: Vec<Vec<u8>> = (0..200)
+            .map(|n| format!("Subject: order {n}\r\n\r\nThank you for order {n}.\r\n").into_bytes())
+            .collect();
+        let refs: Vec<&[u8]> = samples.iter().map(Vec::as_slice).collect();
+        let dictionary = Dictionary::train(&refs, 8 << 10).unwrap();
+        let meta = RecordMeta::default();
+
+        let frame = encode_frame(&meta, &samples[3], 3, Some(&dictionary));
+        assert_eq!(crate::frame_dictionary_id(&frame), Some(dictionary.id()));
+        let (_, raw) = decode_frame(&frame, 1 << 20, Some(&dictionary)).unwrap();
+        assert_eq!(&raw[..], &samples[3][..]);
+        let missing = decode_frame(&frame, 1 << 20, None).unwrap_err();
+        assert!(missing.reason.contains("needs dictionary"), "{missing}");
+
+        let plain = encode_frame(&meta, &samples[3], 3, None);
+        assert!(decode_frame(&plain, 1 << 20, Some(&dictionary)).is_err());
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! This crate depends on no storage or index adapter; adapters depend on it.
 
 pub mod archive;
+pub mod dictionary;
 pub mod entry;
 pub mod id;
 pub mod journal;
@@ -29,6 +30,7 @@ pub mod testing;
 
 mod codec;
 
+pub use dictionary::{Dictionary, DictionaryError, frame_dictionary_id};
 pub use entry::{EntryInfo, FrameError, PackEntry, decode_frame, encode_frame};
 pub use id::{ArchiveId, ParseIdError};
 pub use message::{Attachment, DateSource, HeaderField, Mailbox, Message, ParseFlag};

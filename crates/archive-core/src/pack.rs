@@ -213,7 +213,7 @@ mod tests {
                 message_id: Some(format!("m{n}@example.com")),
                 idempotency_key: None,
             },
-            frame: encode_frame(&RecordMeta::default(), &raw, 3),
+            frame: encode_frame(&RecordMeta::default(), &raw, 3, None),
         }
     }
 

@@ -8,14 +8,51 @@ use std::sync::Mutex;
 
 use crate::error::FsError;
 
+/// The kind of file written, which names the operations in errors.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Written {
+    Pack,
+    Dictionary,
+}
+
+impl Written {
+    fn create(self) -> &'static str {
+        match self {
+            Written::Pack => "create pack",
+            Written::Dictionary => "create dictionary",
+        }
+    }
+
+    fn write(self) -> &'static str {
+        match self {
+            Written::Pack => "write pack",
+            Written::Dictionary => "write dictionary",
+        }
+    }
+
+    fn fsync(self) -> &'static str {
+        match self {
+            Written::Pack => "fsync pack",
+            Written::Dictionary => "fsync dictionary",
+        }
+    }
+
+    fn rename(self) -> &'static str {
+        match self {
+            Written::Pack => "rename pack",
+            Written::Dictionary => "rename dictionary",
+        }
+    }
+}
+
 /// Creates `path`, which must not exist, writes `bytes` and flushes the file.
 /// On failure the file is removed again (best effort).
-pub(crate) fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
-    let mut file = File::create_new(path).map_err(FsError::io("create pack", path))?;
+pub(crate) fn write_new_file(path: &Path, bytes: &[u8], what: Written) -> Result<(), FsError> {
+    let mut file = File::create_new(path).map_err(FsError::io(what.create(), path))?;
     let written = file
         .write_all(bytes)
-        .map_err(FsError::io("write pack", path))
-        .and_then(|()| file.sync_all().map_err(FsError::io("fsync pack", path)));
+        .map_err(FsError::io(what.write(), path))
+        .and_then(|()| file.sync_all().map_err(FsError::io(what.fsync(), path)));
     if written.is_err() {
         remove_quietly(path);
     }
@@ -23,8 +60,8 @@ pub(crate) fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
 }
 
 /// Renames `from` to `to`. The caller flushes the directory afterwards.
-pub(crate) fn rename(from: &Path, to: &Path) -> Result<(), FsError> {
-    fs::rename(from, to).map_err(FsError::io("rename pack", from))
+pub(crate) fn rename(from: &Path, to: &Path, what: Written) -> Result<(), FsError> {
+    fs::rename(from, to).map_err(FsError::io(what.rename(), from))
 }
 
 /// Flushes the directory `path`, which makes creations, renames and
@@ -38,7 +75,7 @@ pub(crate) fn sync_dir(path: &Path) -> Result<(), FsError> {
 /// Removes a file and logs instead of failing, for cleanup after an error.
 pub(crate) fn remove_quietly(path: &Path) {
     if let Err(error) = fs::remove_file(path) {
-        tracing::warn!(path = %path.display(), %error, "remove unfinished pack failed");
+        tracing::warn!(path = %path.display(), %error, "remove unfinished file failed");
     }
 }
 
@@ -121,8 +158,8 @@ mod tests {
     fn write_new_file_rejects_existing() {
         let temp = tempfile::tempdir().unwrap();
         let path = temp.path().join("x.tmp");
-        write_new_file(&path, b"one").unwrap();
-        let error = write_new_file(&path, b"two").unwrap_err();
+        write_new_file(&path, b"one", Written::Pack).unwrap();
+        let error = write_new_file(&path, b"two", Written::Pack).unwrap_err();
         assert!(error.to_string().starts_with("create pack "), "{error}");
         assert_eq!(
             fs::read(&path).unwrap(),

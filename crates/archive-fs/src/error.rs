@@ -33,6 +33,12 @@ pub(crate) enum FsError {
     /// A frame that the pack format cannot hold.
     #[error("frame of {id} is {length} bytes, but a pack frame must be shorter than 4 GiB")]
     FrameTooLarge { id: ArchiveId, length: usize },
+    /// A dictionary id is already stored with other bytes.
+    #[error("dictionary {id} is already stored with other bytes in {}", path.display())]
+    DictionaryConflict { id: u32, path: PathBuf },
+    /// No dictionary with this id is stored.
+    #[error("compression dictionary {id} is not in storage")]
+    DictionaryNotFound { id: u32 },
     /// A blocking task did not run because the Tokio runtime is shutting down.
     #[error("{operation} was cancelled because the Tokio runtime is shutting down")]
     Cancelled { operation: &'static str },
@@ -75,9 +81,12 @@ impl From<FsError> for StorageError {
                 location: location.to_string(),
                 reason,
             },
-            FsError::FrameTooLarge { .. } => StorageError::InvalidInput {
-                reason: error.to_string(),
-            },
+            FsError::FrameTooLarge { .. } | FsError::DictionaryConflict { .. } => {
+                StorageError::InvalidInput {
+                    reason: error.to_string(),
+                }
+            }
+            FsError::DictionaryNotFound { id } => StorageError::DictionaryNotFound { id },
             FsError::Cancelled { .. } => StorageError::Other {
                 backend: BACKEND,
                 source: Box::new(error),

@@ -10,6 +10,7 @@
 //!
 //! ```text
 //! <root>/LOCK                                  exclusive lock of the open FsStorage
+//! <root>/dictionaries/<seq>-<id>.zdict         compression dictionaries
 //! <root>/packs/<class>/<YYYY-MM-DD>/           one directory per partition
 //!     000000000042-<name>.pack                 a pack: <seq>-<name>
 //!     000000000043-<name>.pack.tmp             a pack being written
@@ -53,6 +54,7 @@
 
 mod catalog;
 mod delete;
+mod dictionaries;
 mod durable;
 mod error;
 mod layout;

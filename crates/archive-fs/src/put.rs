@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use archive_core::{ArchiveId, PackEntry, Partition, PutOutcome, StorageError, pack};
 
-use crate::durable::{remove_quietly, rename, sync_dir, write_new_file};
+use crate::durable::{Written, remove_quietly, rename, sync_dir, write_new_file};
 use crate::error::FsError;
 use crate::layout::{pack_file_name, partition_dir, temp_file_name};
 use crate::storage::{Inner, blocking};
@@ -148,8 +148,8 @@ fn write_pack(reservation: &Reservation, partition: &Partition) -> Result<String
 
     let temp = dir.join(temp_file_name(reservation.seq, &name));
     let path = dir.join(pack_file_name(reservation.seq, &name));
-    write_new_file(&temp, &bytes)?;
-    if let Err(error) = rename(&temp, &path) {
+    write_new_file(&temp, &bytes, Written::Pack)?;
+    if let Err(error) = rename(&temp, &path, Written::Pack) {
         remove_quietly(&temp);
         return Err(error);
     }

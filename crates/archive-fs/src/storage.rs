@@ -9,9 +9,11 @@ use archive_core::{
     ArchiveId, Damage, ListedEntry, PackEntry, Partition, PutOutcome, Storage, StorageError,
 };
 use async_trait::async_trait;
+use bytes::Bytes;
 use tokio::sync::{Notify, RwLock};
 
 use crate::catalog::Catalog;
+use crate::dictionaries::DictionaryFiles;
 use crate::durable::DurableDirs;
 use crate::error::FsError;
 use crate::layout::PACKS_DIR;
@@ -43,6 +45,9 @@ pub(crate) struct Inner {
     pub(crate) layout: Arc<RwLock<()>>,
     /// Directories known to be durable.
     pub(crate) dirs: DurableDirs,
+    /// Compression dictionaries. The lock is held during file I/O, which
+    /// is rare: a dictionary is written once per archive.
+    dictionaries: Mutex<DictionaryFiles>,
     /// The locked `<root>/LOCK`. Closing it releases the lock.
     _lock: File,
 }
@@ -90,6 +95,7 @@ fn open_blocking(root: PathBuf) -> Result<Inner, FsError> {
     let packs_dir = root.join(PACKS_DIR);
     dirs.ensure(&packs_dir)?;
 
+    let dictionaries = DictionaryFiles::open(&root, &dirs)?;
     let scanned = scan(&packs_dir)?;
     for dir in scanned.dirs {
         dirs.insert(dir);
@@ -108,6 +114,7 @@ fn open_blocking(root: PathBuf) -> Result<Inner, FsError> {
         released: Notify::new(),
         layout: Arc::new(RwLock::new(())),
         dirs,
+        dictionaries: Mutex::new(dictionaries),
         _lock: lock,
     })
 }
@@ -165,6 +172,24 @@ impl Storage for FsStorage {
 
     async fn delete_partition(&self, partition: &Partition) -> Result<u64, StorageError> {
         delete::delete_partition(&self.inner, partition).await
+    }
+
+    async fn put_dictionary(&self, id: u32, bytes: Bytes) -> Result<(), StorageError> {
+        let inner = self.inner.clone();
+        blocking(move || {
+            let mut files = inner.dictionaries.lock().expect("dictionary lock poisoned");
+            files.write(id, &bytes)
+        })
+        .await
+    }
+
+    async fn get_dictionary(&self, id: u32) -> Result<Bytes, StorageError> {
+        let inner = self.inner.clone();
+        blocking(move || inner.dictionaries.lock().expect("dictionary lock poisoned").read(id)).await
+    }
+
+    async fn dictionaries(&self) -> Result<Vec<u32>, StorageError> {
+        Ok(self.inner.dictionaries.lock().expect("dictionary lock poisoned").ids())
     }
 
     async fn damage(&self) -> Result<Vec<Damage>, StorageError> {

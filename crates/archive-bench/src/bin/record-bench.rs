@@ -42,6 +42,23 @@ struct Args {
     /// Directory for the temporary archives; defaults to the system's.
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// zstd level of stored messages.
+    #[arg(long, default_value_t = ArchiveOptions::default().compression_level)]
+    level: i32,
+    /// Skip the bandwidth probe and the baseline, for profiling.
+    #[arg(long)]
+    throughput_only: bool,
+    /// Compress without a trained dictionary.
+    #[arg(long)]
+    no_dictionary: bool,
+}
+
+/// Archive settings of one run.
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    group_commit: bool,
+    level: i32,
+    dictionary: bool,
 }
 
 /// Figures of one throughput run.
@@ -51,10 +68,14 @@ struct Run {
     full_retries: u64,
 }
 
-async fn open(dir: &Path, group_commit: bool) -> anyhow::Result<Archive> {
+async fn open(dir: &Path, settings: Settings) -> anyhow::Result<Archive> {
     let storage = FsStorage::open(dir).await?;
     let mut options = ArchiveOptions::default();
-    options.journal.group_commit = group_commit;
+    options.journal.group_commit = settings.group_commit;
+    options.compression_level = settings.level;
+    if !settings.dictionary {
+        options.dictionary_training_messages = 0;
+    }
     Ok(Archive::builder(Arc::new(storage), dir.join("journal"))
         .options(options)
         .open()
@@ -80,10 +101,10 @@ async fn throughput(
     work: &Path,
     messages: &[Bytes],
     callers: usize,
-    group_commit: bool,
+    settings: Settings,
 ) -> anyhow::Result<Run> {
     let dir = tempfile::tempdir_in(work)?;
-    let archive = open(dir.path(), group_commit).await?;
+    let archive = open(dir.path(), settings).await?;
     let messages: Arc<Vec<Bytes>> = Arc::new(messages.to_vec());
     let next = Arc::new(AtomicU64::new(0));
     let full_retries = Arc::new(AtomicU64::new(0));
@@ -117,9 +138,14 @@ async fn throughput(
 
 /// Records `messages` at a fixed arrival rate and returns each call's
 /// latency.
-async fn open_loop(work: &Path, messages: &[Bytes], rate: f64) -> anyhow::Result<Vec<Duration>> {
+async fn open_loop(
+    work: &Path,
+    messages: &[Bytes],
+    rate: f64,
+    settings: Settings,
+) -> anyhow::Result<Vec<Duration>> {
     let dir = tempfile::tempdir_in(work)?;
-    let archive = open(dir.path(), true).await?;
+    let archive = open(dir.path(), settings).await?;
     let full_retries = Arc::new(AtomicU64::new(0));
     let interval = Duration::from_secs_f64(1.0 / rate);
 
@@ -145,10 +171,30 @@ async fn open_loop(work: &Path, messages: &[Bytes], rate: f64) -> anyhow::Result
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
     let work = args.work_dir.clone().unwrap_or_else(std::env::temp_dir);
     let messages = load_mbox(&args.corpus, args.messages)?;
     let mean = mean_size(&messages);
     println!("corpus: {} messages, mean size {mean:.0} bytes", messages.len());
+    let grouped_settings = Settings {
+        group_commit: true,
+        level: args.level,
+        dictionary: !args.no_dictionary,
+    };
+    let single_settings = Settings {
+        group_commit: false,
+        ..grouped_settings
+    };
+    if args.throughput_only {
+        let run = throughput(&work, &messages, args.callers, grouped_settings).await?;
+        println!("group commit, {} callers, level {}: {:.0} messages/s", args.callers, args.level, run.rate);
+        return Ok(());
+    }
 
     let mut bandwidths: Vec<f64> = (0..3)
         .map(|_| write_bandwidth(&work, 1 << 30))
@@ -161,7 +207,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let baseline_count = args.baseline_messages.min(messages.len());
-    let baseline = throughput(&work, &messages[..baseline_count], args.callers, false).await?;
+    let baseline = throughput(&work, &messages[..baseline_count], args.callers, single_settings).await?;
     println!(
         "baseline, one fdatasync per message: {:.0} messages/s ({} messages, {} syncs); 4x is {:.0}",
         baseline.rate,
@@ -170,7 +216,7 @@ async fn main() -> anyhow::Result<()> {
         baseline.rate * 4.0
     );
 
-    let grouped = throughput(&work, &messages, args.callers, true).await?;
+    let grouped = throughput(&work, &messages, args.callers, grouped_settings).await?;
     println!(
         "group commit, {} callers: {:.0} messages/s, {:.1} MiB/s of mail, {:.1} messages per sync, {} full-journal retries",
         args.callers,
@@ -187,7 +233,7 @@ async fn main() -> anyhow::Result<()> {
 
     let latency_count = args.latency_messages.min(messages.len());
     let half = grouped.rate / 2.0;
-    let mut latencies = open_loop(&work, &messages[..latency_count], half).await?;
+    let mut latencies = open_loop(&work, &messages[..latency_count], half, grouped_settings).await?;
     println!(
         "latency at {half:.0} messages/s ({latency_count} messages): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         quantile(&mut latencies, 0.5).as_secs_f64() * 1e3,

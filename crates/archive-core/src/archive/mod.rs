@@ -12,6 +12,7 @@
 //! any other from storage. Either way its SHA-256 is checked against the
 //! id before the bytes are returned.
 
+mod dictionaries;
 mod error;
 mod mover;
 mod options;
@@ -34,6 +35,7 @@ use tokio::task::JoinHandle;
 use crate::Storage;
 use crate::journal::{Journal, Recovery};
 use mover::{Command, Mover, Waiting};
+use dictionaries::Dictionaries;
 use pending::{KeyRegistry, Pending};
 
 /// State shared by the archive handles and the background mover.
@@ -41,6 +43,7 @@ pub(crate) struct Shared {
     pub(crate) storage: Arc<dyn Storage>,
     pub(crate) journal: Journal,
     pub(crate) pending: Pending,
+    pub(crate) dictionaries: Arc<Dictionaries>,
     pub(crate) options: ArchiveOptions,
 }
 
@@ -183,10 +186,17 @@ impl ArchiveBuilder {
                 .expect("journal open task")?;
         log_recovery(&self.journal_dir, &recovery);
 
+        let dictionaries = Dictionaries::load(
+            self.storage.as_ref(),
+            self.options.dictionary_training_messages,
+            self.options.dictionary_max_bytes,
+        )
+        .await?;
         let shared = Arc::new(Shared {
             storage: self.storage,
             journal,
             pending: Pending::default(),
+            dictionaries: Arc::new(dictionaries),
             options: self.options,
         });
         let keys = KeyRegistry::default();

@@ -33,6 +33,12 @@ pub struct ArchiveOptions {
     /// journal keeps waiting messages durable and readable meanwhile; a
     /// longer wait means fewer, larger packs.
     pub pack_max_age: Duration,
+    /// Number of recorded messages sampled to train the compression
+    /// dictionary when storage has none. 0 disables dictionaries. Default
+    /// 1,000.
+    pub dictionary_training_messages: usize,
+    /// Maximum size of a trained dictionary in bytes. Default 64 KiB.
+    pub dictionary_max_bytes: usize,
     /// Parser settings.
     pub parse: ParseOptions,
     /// Retention class of each mail kind. Kinds not listed, and messages
@@ -54,6 +60,8 @@ impl Default for ArchiveOptions {
             pack_max_messages: 1000,
             pack_max_bytes: 32 << 20,
             pack_max_age: Duration::from_secs(3600),
+            dictionary_training_messages: 1000,
+            dictionary_max_bytes: 64 << 10,
             parse: ParseOptions::default(),
             retention_classes: BTreeMap::new(),
             storage_retry_initial: Duration::from_millis(100),

@@ -5,7 +5,10 @@ use std::collections::HashSet;
 use bytes::Bytes;
 
 use super::{Archive, MAX_META_BYTES, ReadError};
-use crate::{ArchiveId, EntryInfo, Message, RecordMeta, StorageError, decode_frame, parse_message};
+use crate::{
+    ArchiveId, EntryInfo, Message, RecordMeta, StorageError, decode_frame, frame_dictionary_id,
+    parse_message,
+};
 
 /// A message read back and checked against its id.
 struct Loaded {
@@ -67,7 +70,7 @@ impl Archive {
             match read {
                 Ok((_, info, frame)) => {
                     let location = format!("journal segment {} at offset {}", pos.segment, pos.offset);
-                    return decode_checked(info, &frame, &location);
+                    return self.decode_checked(info, &frame, &location).await;
                 }
                 // Moved to storage meanwhile, and the segment deleted.
                 Err(error) if shared.pending.contains(id) => return Err(error.into()),
@@ -79,7 +82,7 @@ impl Archive {
             StorageError::NotFound { id } => ReadError::NotFound { id },
             other => ReadError::Storage(other),
         })?;
-        decode_checked(entry.info, &entry.frame, "storage")
+        self.decode_checked(entry.info, &entry.frame, "storage").await
     }
 
     /// Facts about every archived message, stored or still in the journal,
@@ -190,7 +193,10 @@ impl Archive {
         for entry in listed {
             let location = entry.location.to_string();
             let outcome = match shared.storage.get(&entry.info.id).await {
-                Ok(stored) => decode_checked(stored.info, &stored.frame, &location).map(|_| ()),
+                Ok(stored) => self
+                    .decode_checked(stored.info, &stored.frame, &location)
+                    .await
+                    .map(|_| ()),
                 Err(error) => Err(ReadError::Storage(error)),
             };
             if let Err(error) = outcome {
@@ -216,17 +222,36 @@ impl Archive {
     }
 }
 
-/// Decompresses a frame and checks that the bytes hash to the id.
-fn decode_checked(info: EntryInfo, frame: &[u8], location: &str) -> Result<Loaded, ReadError> {
-    let corrupt = |reason: String| ReadError::Corrupt {
-        id: info.id,
-        location: location.to_owned(),
-        reason,
-    };
-    let max_len = usize::try_from(info.raw_len).unwrap_or(usize::MAX).saturating_add(MAX_META_BYTES + 4);
-    let (meta, raw) = decode_frame(frame, max_len).map_err(|e| corrupt(e.to_string()))?;
-    if ArchiveId::of(&raw) != info.id {
-        return Err(corrupt("content does not match its SHA-256 id".into()));
+impl Archive {
+    /// Decompresses a frame, with the dictionary it names, and checks that
+    /// the bytes hash to the id.
+    async fn decode_checked(
+        &self,
+        info: EntryInfo,
+        frame: &[u8],
+        location: &str,
+    ) -> Result<Loaded, ReadError> {
+        let corrupt = |reason: String| ReadError::Corrupt {
+            id: info.id,
+            location: location.to_owned(),
+            reason,
+        };
+        let dictionary = match frame_dictionary_id(frame) {
+            None => None,
+            Some(id) => {
+                let shared = &self.inner.shared;
+                let found = shared.dictionaries.resolve(shared.storage.as_ref(), id).await;
+                Some(found.map_err(|e| corrupt(format!("compression dictionary {id}: {e}")))?)
+            }
+        };
+        let max_len = usize::try_from(info.raw_len)
+            .unwrap_or(usize::MAX)
+            .saturating_add(MAX_META_BYTES + 4);
+        let (meta, raw) =
+            decode_frame(frame, max_len, dictionary.as_ref()).map_err(|e| corrupt(e.to_string()))?;
+        if ArchiveId::of(&raw) != info.id {
+            return Err(corrupt("content does not match its SHA-256 id".into()));
+        }
+        Ok(Loaded { info, meta, raw })
     }
-    Ok(Loaded { info, meta, raw })
 }

@@ -51,6 +51,11 @@ impl Archive {
             }
             return Ok(receipt(id, RecordStatus::AlreadyArchived));
         }
+        if let Some(samples) = self.inner.shared.dictionaries.offer(&raw) {
+            let dictionaries = self.inner.shared.dictionaries.clone();
+            let storage = self.inner.shared.storage.clone();
+            tokio::spawn(dictionaries.train_and_store(storage, samples));
+        }
         let prepared = self.prepare(raw, id, meta).await;
 
         let shared = &self.inner.shared;
@@ -140,11 +145,14 @@ impl Archive {
     /// Summarizes and compresses a message; large ones on a blocking thread.
     async fn prepare(&self, raw: Bytes, id: ArchiveId, meta: RecordMeta) -> Prepared {
         let options = self.inner.shared.options.clone();
+        let dictionary = self.inner.shared.dictionaries.current();
         let recorded_at = now_millis();
         if raw.len() < BLOCKING_WORK_BYTES {
-            return Prepared::new(&raw, id, &meta, recorded_at, &options);
+            return Prepared::new(&raw, id, &meta, recorded_at, &options, dictionary.as_ref());
         }
-        tokio::task::spawn_blocking(move || Prepared::new(&raw, id, &meta, recorded_at, &options))
+        tokio::task::spawn_blocking(move || {
+            Prepared::new(&raw, id, &meta, recorded_at, &options, dictionary.as_ref())
+        })
             .await
             .expect("message preparation task")
     }
@@ -189,6 +197,7 @@ impl Prepared {
         meta: &RecordMeta,
         recorded_at: DateTime<Utc>,
         options: &super::ArchiveOptions,
+        dictionary: Option<&crate::Dictionary>,
     ) -> Prepared {
         let summary = summarize(raw, meta, recorded_at, &options.parse);
         let class = summary
@@ -210,7 +219,7 @@ impl Prepared {
             message_id: summary.message_id,
             idempotency_key: meta.idempotency_key.clone(),
         };
-        let frame = encode_frame(meta, raw, options.compression_level);
+        let frame = encode_frame(meta, raw, options.compression_level, dictionary);
         Prepared {
             partition,
             info,

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 
 use super::{ListedEntry, Location, PutOutcome, Storage, StorageError};
 use crate::{ArchiveId, PackEntry, Partition};
@@ -25,6 +26,8 @@ struct State {
     entries: HashMap<ArchiveId, (Partition, PackEntry)>,
     /// Number of packs written so far.
     packs: u64,
+    /// Compression dictionaries in the order stored.
+    dictionaries: Vec<(u32, Bytes)>,
 }
 
 impl MemoryStorage {
@@ -104,5 +107,34 @@ impl Storage for MemoryStorage {
             state.entries.remove(&listed.info.id);
         }
         Ok(removed.len() as u64)
+    }
+
+    async fn put_dictionary(&self, id: u32, bytes: Bytes) -> Result<(), StorageError> {
+        let mut state = self.state.lock().expect("memory storage lock");
+        match state.dictionaries.iter().find(|(known, _)| *known == id) {
+            Some((_, existing)) if *existing == bytes => Ok(()),
+            Some(_) => Err(StorageError::InvalidInput {
+                reason: format!("dictionary {id} is already stored with other bytes"),
+            }),
+            None => {
+                state.dictionaries.push((id, bytes));
+                Ok(())
+            }
+        }
+    }
+
+    async fn get_dictionary(&self, id: u32) -> Result<Bytes, StorageError> {
+        let state = self.state.lock().expect("memory storage lock");
+        state
+            .dictionaries
+            .iter()
+            .find(|(known, _)| *known == id)
+            .map(|(_, bytes)| bytes.clone())
+            .ok_or(StorageError::DictionaryNotFound { id })
+    }
+
+    async fn dictionaries(&self) -> Result<Vec<u32>, StorageError> {
+        let state = self.state.lock().expect("memory storage lock");
+        Ok(state.dictionaries.iter().map(|(id, _)| *id).collect())
     }
 }

@@ -22,6 +22,12 @@
 //!   were stored; `partitions` returns partitions sorted.
 //! - **Frames are opaque.** Storage keeps `PackEntry::frame` byte for byte
 //!   and does not decompress it.
+//! - **Dictionaries** are as durable as packs once `put_dictionary`
+//!   returns, because frames that use them are unreadable without them.
+//!   Storing a dictionary id again with the same bytes is a no-op; with
+//!   other bytes it is rejected as `InvalidInput`. `dictionaries` lists ids
+//!   in the order they were stored, and they are never deleted with a
+//!   partition.
 //! - **Errors** say whether a retry can help: see
 //!   [`StorageError::is_retryable`].
 //!
@@ -35,6 +41,7 @@ pub use memory::MemoryStorage;
 use std::fmt;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 
 use crate::{ArchiveId, EntryInfo, PackEntry, Partition};
 
@@ -93,6 +100,12 @@ pub enum StorageError {
     NotFound {
         /// The id that was looked up.
         id: ArchiveId,
+    },
+    /// No compression dictionary with this id is stored.
+    #[error("compression dictionary {id} is not in storage")]
+    DictionaryNotFound {
+        /// The dictionary id that was looked up.
+        id: u32,
     },
     /// The caller passed something storage cannot accept.
     #[error("invalid storage request: {reason}")]
@@ -186,6 +199,15 @@ pub trait Storage: Send + Sync + fmt::Debug {
 
     /// Deletes a whole partition and returns how many messages it held.
     async fn delete_partition(&self, partition: &Partition) -> Result<u64, StorageError>;
+
+    /// Stores a compression dictionary durably under `id`.
+    async fn put_dictionary(&self, id: u32, bytes: Bytes) -> Result<(), StorageError>;
+
+    /// Reads a compression dictionary.
+    async fn get_dictionary(&self, id: u32) -> Result<Bytes, StorageError>;
+
+    /// Lists the stored dictionary ids in the order they were stored.
+    async fn dictionaries(&self) -> Result<Vec<u32>, StorageError>;
 
     /// Reports data the backend found unreadable, such as a pack whose
     /// footer fails its checksum. The default reports nothing.

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 
 use crate::{
     ArchiveId, Damage, ListedEntry, PackEntry, Partition, PutOutcome, Storage, StorageError,
@@ -87,6 +88,25 @@ impl Storage for FlakyStorage {
 
     async fn delete_partition(&self, partition: &Partition) -> Result<u64, StorageError> {
         self.inner.delete_partition(partition).await
+    }
+
+    async fn put_dictionary(&self, id: u32, bytes: Bytes) -> Result<(), StorageError> {
+        if !self.available.load(Ordering::SeqCst) {
+            self.rejected.fetch_add(1, Ordering::SeqCst);
+            return Err(StorageError::Unavailable {
+                backend: "flaky",
+                source: Box::new(SwitchedOff),
+            });
+        }
+        self.inner.put_dictionary(id, bytes).await
+    }
+
+    async fn get_dictionary(&self, id: u32) -> Result<Bytes, StorageError> {
+        self.inner.get_dictionary(id).await
+    }
+
+    async fn dictionaries(&self) -> Result<Vec<u32>, StorageError> {
+        self.inner.dictionaries().await
     }
 
     async fn damage(&self) -> Result<Vec<Damage>, StorageError> {

@@ -67,7 +67,7 @@ pub fn entry_for(raw: &[u8], message_id: Option<&str>) -> PackEntry {
     };
     PackEntry {
         info,
-        frame: encode_frame(&RecordMeta::default(), raw, 3),
+        frame: encode_frame(&RecordMeta::default(), raw, 3, None),
     }
 }
 
@@ -321,6 +321,51 @@ pub async fn survives_reopen(fixture: &dyn StorageFixture) {
     }
 }
 
+/// Dictionaries read back byte for byte and list in store order.
+pub async fn dictionaries_round_trip(fixture: &dyn StorageFixture) {
+    let storage = fixture.open().await;
+    assert!(storage.dictionaries().await.unwrap().is_empty());
+    let first = Bytes::from(vec![7u8; 40_000]);
+    let second = Bytes::from_static(b"second dictionary");
+
+    storage.put_dictionary(900, first.clone()).await.unwrap();
+    storage.put_dictionary(12, second.clone()).await.unwrap();
+    assert_eq!(storage.get_dictionary(900).await.unwrap(), first);
+    assert_eq!(storage.get_dictionary(12).await.unwrap(), second);
+    assert_eq!(storage.dictionaries().await.unwrap(), vec![900, 12], "store order");
+}
+
+/// Storing a dictionary again is a no-op; other bytes under its id are
+/// rejected; an unknown id is not found.
+pub async fn dictionary_ids_are_immutable(fixture: &dyn StorageFixture) {
+    let storage = fixture.open().await;
+    storage.put_dictionary(5, Bytes::from_static(b"one")).await.unwrap();
+    storage.put_dictionary(5, Bytes::from_static(b"one")).await.expect("same bytes again");
+
+    let conflict = storage.put_dictionary(5, Bytes::from_static(b"two")).await.unwrap_err();
+    assert!(matches!(conflict, StorageError::InvalidInput { .. }), "got {conflict:?}");
+    assert_eq!(storage.get_dictionary(5).await.unwrap(), Bytes::from_static(b"one"));
+    assert_eq!(storage.dictionaries().await.unwrap(), vec![5]);
+
+    let missing = storage.get_dictionary(6).await.unwrap_err();
+    assert!(matches!(missing, StorageError::DictionaryNotFound { id: 6 }), "got {missing:?}");
+}
+
+/// Dictionaries survive a reopen and the deletion of every partition.
+pub async fn dictionaries_survive_reopen_and_delete(fixture: &dyn StorageFixture) {
+    let day = partition("default", 16);
+    {
+        let storage = fixture.open().await;
+        storage.put_dictionary(77, Bytes::from_static(b"kept")).await.unwrap();
+        storage.put(&day, entries("dict", 2)).await.unwrap();
+        storage.delete_partition(&day).await.unwrap();
+    }
+
+    let storage = fixture.open().await;
+    assert_eq!(storage.dictionaries().await.unwrap(), vec![77]);
+    assert_eq!(storage.get_dictionary(77).await.unwrap(), Bytes::from_static(b"kept"));
+}
+
 /// Expands to one `#[tokio::test]` per conformance check.
 ///
 /// `$fixture` is evaluated once per test, so each test starts empty;
@@ -388,6 +433,18 @@ macro_rules! storage_conformance {
             #[tokio::test]
             async fn survives_reopen() {
                 suite::survives_reopen(&$fixture).await;
+            }
+            #[tokio::test]
+            async fn dictionaries_round_trip() {
+                suite::dictionaries_round_trip(&$fixture).await;
+            }
+            #[tokio::test]
+            async fn dictionary_ids_are_immutable() {
+                suite::dictionary_ids_are_immutable(&$fixture).await;
+            }
+            #[tokio::test]
+            async fn dictionaries_survive_reopen_and_delete() {
+                suite::dictionaries_survive_reopen_and_delete(&$fixture).await;
             }
         }
     };

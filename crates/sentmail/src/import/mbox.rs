@@ -187,7 +187,7 @@ mod tests {
         let data = b"From a@x\nSubject: big\n\n0123456789\n\nFrom b@x\nSubject: small\n";
         let messages = split(data, 20);
         assert_eq!(messages.len(), 2);
-        assert_eq!(messages[0].body, Err(27), "size of the skipped message");
+        assert_eq!(messages[0].body, Err(25), "size of the skipped message without the separator line");
         assert_eq!(messages[1].body.as_ref().unwrap(), b"Subject: small\n");
     }
 
