@@ -45,6 +45,8 @@ pub(crate) struct HeaderBlock<'a> {
     /// The fields in order.
     pub fields: Vec<RawField<'a>>,
     /// Offset of the first body byte; the input length when there is no body.
+    /// Only the test that compares the scanner with mail-parser reads it.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub body_start: usize,
 }
 
