@@ -188,7 +188,7 @@ mod tests {
     fn scan_agrees_with_mail_parser() {
         let parser = mail_parser::MessageParser::new().with_mime_headers().default_header_ignore();
         let mut checked = 0;
-        for raw in crate::parse::test_messages() {
+        for (_, raw) in crate::parse::corpus::real_messages() {
             let block = HeaderBlock::scan(&raw);
             let Some(message) = parser.parse(&raw[..]) else {
                 assert!(block.fields.is_empty());
@@ -210,7 +210,7 @@ mod tests {
             }
             checked += 1;
         }
-        assert!(checked > 1000, "checked {checked} messages");
+        assert!(checked > 900, "checked {checked} messages");
     }
 
     #[test]

@@ -42,6 +42,7 @@ use self::body::{extract_body, text_only};
 use self::flags::Flags;
 use self::header::{HeaderContext, decode_value};
 use self::ids::parse_id_list;
+use self::part::normalize_line_ends;
 use self::summary::header_facts;
 use crate::{ArchiveId, DateSource, HeaderField, Mailbox, Message, ParseFlag, RecordMeta};
 
@@ -191,7 +192,7 @@ fn failed_message(raw: &[u8], meta: &RecordMeta, recorded_at: DateTime<Utc>) -> 
         in_reply_to: Vec::new(),
         references: Vec::new(),
         headers: Vec::new(),
-        text: String::from_utf8_lossy(raw).replace("\r\n", "\n"),
+        text: normalize_line_ends(String::from_utf8_lossy(raw).into_owned()),
         html: None,
         attachments: Vec::new(),
         flags: vec![ParseFlag::ParseFailed],
@@ -202,51 +203,6 @@ fn failed_message(raw: &[u8], meta: &RecordMeta, recorded_at: DateTime<Utc>) -> 
     }
 }
 
-/// Every message in the repository's test data, for tests that check
-/// invariants on real-world input. The mbox files are split on their
-/// `From ` lines.
 #[cfg(test)]
-pub(crate) fn test_messages() -> Vec<Vec<u8>> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
-    let mut files = Vec::new();
-    let mut pending = vec![root];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).expect("test data directory is readable") {
-            let path = entry.expect("directory entry is readable").path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-
-    let mut messages = Vec::new();
-    for path in files {
-        let name = path.to_string_lossy();
-        let raw = std::fs::read(&path).expect("test file is readable");
-        if name.ends_with(".mbox.txt") {
-            messages.extend(split_mbox(&raw));
-        } else if name.ends_with(".eml") || name.contains("/real/") && !name.ends_with(".md") {
-            messages.push(raw);
-        }
-    }
-    messages
-}
-
-#[cfg(test)]
-fn split_mbox(raw: &[u8]) -> Vec<Vec<u8>> {
-    let mut messages = Vec::new();
-    let mut current: Option<Vec<u8>> = None;
-    for line in raw.split_inclusive(|&b| b == b'\n') {
-        if line.starts_with(b"From ") {
-            messages.extend(current.take());
-            current = Some(Vec::new());
-        } else if let Some(message) = current.as_mut() {
-            message.extend_from_slice(line);
-        }
-    }
-    messages.extend(current);
-    messages
-}
+#[path = "../../tests/support/corpus.rs"]
+pub(crate) mod corpus;

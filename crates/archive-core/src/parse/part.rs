@@ -154,7 +154,37 @@ fn nested_message_name(raw: &[u8]) -> String {
     }
 }
 
-/// Converts CRLF line ends to LF.
+/// Converts CRLF line ends to LF. Runs of CR before an LF, which double
+/// line-end conversion leaves, are removed too; other CRs are kept.
 pub(crate) fn normalize_line_ends(text: String) -> String {
-    if text.contains("\r\n") { text.replace("\r\n", "\n") } else { text }
+    if !text.contains('\r') {
+        return text;
+    }
+    let bytes = text.as_bytes();
+    let mut output = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\r' {
+            let run_end = i + bytes[i..].iter().take_while(|&&b| b == b'\r').count();
+            if bytes.get(run_end) != Some(&b'\n') {
+                output.extend_from_slice(&bytes[i..run_end]);
+            }
+            i = run_end;
+        } else {
+            output.push(bytes[i]);
+            i += 1;
+        }
+    }
+    // Only ASCII CR bytes were removed, so the bytes are still UTF-8.
+    String::from_utf8(output).unwrap_or(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_ends_are_normalized() {
+        assert_eq!(normalize_line_ends("a\r\nb\r\r\nc\rd\n".to_owned()), "a\nb\nc\rd\n");
+    }
 }
