@@ -44,7 +44,7 @@ fn check(row: &Value) -> Vec<String> {
     compare("from", from.into(), &Value::from(vec![row["from"].clone()]));
     let to: Vec<&str> = message.to.iter().map(|mailbox| mailbox.address.as_str()).collect();
     compare("to", to.into(), &Value::from(vec![row["to"].clone()]));
-    // Half the mails address the customer by name in To; all greet them by
+    // Some mails address the customer by name in To, and all greet them by
     // name in the body.
     if let Some(name) = message.to.first().and_then(|mailbox| mailbox.name.clone()) {
         compare("to name", name.into(), &row["customer_name"]);

@@ -44,7 +44,7 @@ impl RawField<'_> {
 pub(crate) struct HeaderBlock<'a> {
     /// The fields in order.
     pub fields: Vec<RawField<'a>>,
-    /// Offset of the first body byte; the input length when there is no body.
+    /// Offset of the first body byte, or the input length when there is no body.
     /// Only the test that compares the scanner with mail-parser reads it.
     #[cfg_attr(not(test), allow(dead_code))]
     pub body_start: usize,
@@ -203,7 +203,7 @@ mod tests {
             let actual: Vec<(usize, usize)> = block.fields.iter().map(|field| (field.name_start, field.value_start)).collect();
             let shared = actual.len().min(expected.len());
             assert_eq!(actual[..shared], expected[..shared]);
-            // mail-parser keeps a final colon-less line as a field; the scanner drops it.
+            // mail-parser keeps a final colon-less line as a field. The scanner drops it.
             assert!(expected.len() - shared <= 1 && actual.len() == shared, "{actual:?} {expected:?}");
             if expected.len() == actual.len() && !root.headers.is_empty() && block.body_start < raw.len() {
                 assert_eq!(block.body_start, root.offset_body as usize);

@@ -5,11 +5,11 @@
 //!   multipart/related. Other text alternatives are dropped, other types
 //!   are attachments.
 //! - multipart/related: the root (the `start` part, else the first) is the
-//!   body; the other parts are inline parts.
+//!   body, and the other parts are inline parts.
 //! - multipart/mixed and every other multipart: the first text/plain or
 //!   text/html part (or alternative or related group) is the body. Later
-//!   text parts with `Content-Disposition: inline` are inline parts; the
-//!   rest are regular attachments.
+//!   text parts with `Content-Disposition: inline` are inline parts, and
+//!   the rest are regular attachments.
 //! - A part with `Content-Disposition: attachment` is never the body.
 //! - A nested message is one attachment holding its raw bytes.
 //!
@@ -143,7 +143,7 @@ impl<'a, 'm> Walker<'a, 'm, '_> {
         match subtype {
             "alternative" if !self.body_found => self.visit_alternative(children, depth + 1),
             "related" if !self.body_found => self.visit_related(info, children, depth + 1),
-            "related" => self.visit_related_parts(info, children, None, depth + 1),
+            "related" => self.visit_related_parts(children, None, depth + 1),
             _ => {
                 let default_type = if subtype == "digest" { "message/rfc822" } else { "text/plain" };
                 for &child in children {
@@ -174,9 +174,8 @@ impl<'a, 'm> Walker<'a, 'm, '_> {
         let root = self.related_root(info, children);
         if let Some(root) = root {
             match self.info(root, "text/plain") {
-                Some(root_info) if depth > MAX_DEPTH => {
+                Some(_) if depth > MAX_DEPTH => {
                     self.flags.add(ParseFlag::NestingTooDeep);
-                    let _ = root_info;
                     self.collect_leaves(root);
                 }
                 Some(root_info) if !root_info.is_attachment() && self.is_body_candidate(root, &root_info) => {
@@ -187,12 +186,12 @@ impl<'a, 'm> Walker<'a, 'm, '_> {
             }
         }
         self.body_found = true;
-        self.visit_related_parts(info, children, root, depth);
+        self.visit_related_parts(children, root, depth);
     }
 
     /// Adds the parts of a multipart/related other than `root` as inline
     /// parts, unless they say `Content-Disposition: attachment`.
-    fn visit_related_parts(&mut self, _info: &PartInfo, children: &[u32], root: Option<u32>, depth: usize) {
+    fn visit_related_parts(&mut self, children: &[u32], root: Option<u32>, depth: usize) {
         for &child in children.iter().filter(|&&child| Some(child) != root) {
             match (self.children(child), self.info(child, "text/plain")) {
                 (Some(_), _) => self.visit_mixed_child(child, "text/plain", depth),

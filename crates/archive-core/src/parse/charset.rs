@@ -92,7 +92,7 @@ pub(crate) enum Charset {
 }
 
 /// Resolves a charset label. Quotes, surrounding whitespace and an RFC 2231
-/// language suffix (`ISO-2022-JP*ja`) are ignored; case does not matter.
+/// language suffix (`ISO-2022-JP*ja`) are ignored, and so is case.
 pub(crate) fn resolve(label: &str) -> Charset {
     let label = label.trim().trim_matches(|c| c == '"' || c == '\'');
     let label = label.split('*').next().unwrap_or_default().trim();
@@ -117,6 +117,8 @@ pub(crate) fn resolve(label: &str) -> Charset {
     if let Some(encoding) = Encoding::for_label_no_replacement(lower.as_bytes()) {
         return Charset::Known(Decoder::Standard(encoding));
     }
+    // Outlook writes UTF-7 as `unicode-1-1-utf-7`.
+    let lower = lower.strip_prefix("unicode-1-1-").unwrap_or(lower);
     match charset_decoder(lower.as_bytes()) {
         Some(decoder) => Charset::Known(Decoder::Fallback(decoder)),
         None => Charset::Unknown,
@@ -185,7 +187,14 @@ pub(crate) fn guess_legacy(bytes: &[u8]) -> &'static Encoding {
     let mut detector = EncodingDetector::new(Iso2022JpDetection::Deny);
     let sample = &bytes[..bytes.len().min(DETECTOR_INPUT_MAX)];
     detector.feed(sample, true);
-    detector.guess(Some(b"jp"), Utf8Detection::Deny)
+    let japanese = detector.guess(Some(b"jp"), Utf8Detection::Deny);
+    // The Japanese bias must not turn Latin-1 text into kanji: a guess
+    // that fails on the bytes, or needs the private use area (the
+    // user-defined Shift_JIS rows), gives way to the unbiased guess.
+    match japanese.decode_without_bom_handling_and_without_replacement(sample) {
+        Some(text) if !text.chars().any(|c| ('\u{E000}'..='\u{F8FF}').contains(&c)) => japanese,
+        _ => detector.guess(None, Utf8Detection::Deny),
+    }
 }
 
 /// Returns true when `bytes` contain an escape sequence that designates a
@@ -214,8 +223,24 @@ fn decode_labelled(bytes: &[u8], encoding: &'static Encoding, flags: &mut Flags)
         flags.add(ParseFlag::CharsetGuessed);
         return utf8.strip_prefix('\u{FEFF}').unwrap_or(utf8).to_owned();
     }
+    if label_is_wrong(bytes, encoding, &text) {
+        flags.add(ParseFlag::CharsetGuessed);
+        return decode_with(bytes, guess_legacy(bytes), flags);
+    }
     flags.add(ParseFlag::InvalidCharacters);
     text
+}
+
+/// Returns true when the bytes cannot be in the labelled charset at all:
+/// 8-bit bytes under the 7-bit ISO-2022-JP label (EUC-JP from some mobile
+/// carriers), or a UTF-8 label where no 8-bit byte forms a valid UTF-8
+/// character (Latin-1 text). A few invalid bytes in otherwise valid text
+/// are left to the labelled decoder.
+fn label_is_wrong(bytes: &[u8], encoding: &'static Encoding, decoded: &str) -> bool {
+    if encoding == ISO_2022_JP {
+        return !bytes.is_ascii();
+    }
+    encoding == UTF_8 && !decoded.chars().any(|c| !c.is_ascii() && c != '\u{FFFD}')
 }
 
 fn decode_raw(bytes: &[u8], encoding: &'static Encoding) -> (String, bool) {
@@ -345,9 +370,36 @@ mod tests {
     }
 
     #[test]
+    fn eight_bit_under_iso_2022_jp_is_guessed() {
+        // EUC-JP bytes labelled ISO-2022-JP.
+        let bytes = b"\xa5\xe1\xa1\xbc\xa5\xeb\xa4\xf2\xa4\xb4\xb3\xce\xc7\xa7\xa4\xaf\xa4\xc0\xa4\xb5\xa4\xa4";
+        assert_eq!(decode_label(bytes, "iso-2022-jp"), ("メールをご確認ください".to_owned(), vec![ParseFlag::CharsetGuessed]));
+    }
+
+    #[test]
+    fn latin1_under_utf8_is_guessed() {
+        let (text, flags) = decode_label(b"Die Hasen und die Fr\xf6sche klagten \xfcber ihre mi\xdfliche Lage", "utf-8");
+        assert_eq!(text, "Die Hasen und die Frösche klagten über ihre mißliche Lage");
+        assert_eq!(flags, [ParseFlag::CharsetGuessed]);
+    }
+
+    #[test]
+    fn unlabelled_latin1_is_not_read_as_japanese() {
+        let mut flags = Flags::default();
+        let text = decode(b"Die Hasen und die Fr\xf6sche klagten \xfcber ihre mi\xdfliche Lage", None, &mut flags);
+        assert_eq!(text, "Die Hasen und die Frösche klagten über ihre mißliche Lage");
+    }
+
+    #[test]
+    fn outlook_utf7_label() {
+        assert_eq!(decode_label(b"Hi +Jjo-", "unicode-1-1-utf-7"), ("Hi ☺".to_owned(), vec![]));
+    }
+
+    #[test]
     fn invalid_bytes_flag_invalid_characters() {
-        let (text, flags) = decode_label(b"a\xffb", "utf-8");
-        assert_eq!(text, "a\u{FFFD}b");
+        // é in UTF-8, then a byte that is never valid UTF-8.
+        let (text, flags) = decode_label(b"\xc3\xa9\xffb", "utf-8");
+        assert_eq!(text, "é\u{FFFD}b");
         assert_eq!(flags, [ParseFlag::InvalidCharacters]);
     }
 }

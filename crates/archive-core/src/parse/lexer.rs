@@ -169,7 +169,7 @@ mod tests {
 
     #[test]
     fn quoted_string_keeps_shift_jis_trail_backslash() {
-        // "表示" in Shift_JIS: 95 5C 8E A6; the 0x5C is a trail byte.
+        // "表示" in Shift_JIS is 95 5C 8E A6, where 0x5C is a trail byte.
         let bytes = b"\"\x95\x5c\x8e\xa6\" <a@b>";
         let context = HeaderContext::default();
         let mut lexer = Lexer::new(bytes, &context);

@@ -37,8 +37,8 @@ impl ContentHeader {
         Self::parse_with(raw, &HeaderContext::default())
     }
 
-    /// Parses a raw header value; `context` helps to read raw Shift_JIS in
-    /// quoted values.
+    /// Parses a raw header value. The `context` charset helps to read raw
+    /// Shift_JIS in quoted values.
     pub(crate) fn parse_with(raw: &[u8], context: &HeaderContext) -> ContentHeader {
         let text = unfold(raw);
         let mut lexer = Lexer::new(&text, context);

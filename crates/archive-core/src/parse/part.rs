@@ -155,7 +155,7 @@ fn nested_message_name(raw: &[u8]) -> String {
 }
 
 /// Converts CRLF line ends to LF. Runs of CR before an LF, which double
-/// line-end conversion leaves, are removed too; other CRs are kept.
+/// line-end conversion leaves, are removed too. Other CRs are kept.
 pub(crate) fn normalize_line_ends(text: String) -> String {
     if !text.contains('\r') {
         return text;

@@ -24,7 +24,7 @@ use crate::ParseFlag;
 /// kept as attachments and the message is flagged `NestingTooDeep`.
 pub(crate) const MAX_DEPTH: usize = 32;
 
-/// Repairs made to one message at most; each inserts the missing closing
+/// Repairs made to one message at most. Each inserts the missing closing
 /// delimiters of one nested multipart.
 const MAX_REPAIRS: usize = 8;
 

@@ -45,10 +45,10 @@ pub(crate) fn header_facts(
     HeaderFacts { message_id, date, date_source, kind }
 }
 
-/// Picks the message date: the `Date` header with its zone; a zone-less
-/// `Date` read in the zone of the newest `Received` stamp (else
-/// `options.default_zone`); then, when `Date` is missing or invalid, the
-/// newest `Received` stamp, `meta.received_at` and `recorded_at`.
+/// Picks the message date. The `Date` header counts with its own zone. A
+/// zone-less `Date` is read in the zone of the newest `Received` stamp, else
+/// in `options.default_zone`. When `Date` is missing or invalid, the newest
+/// `Received` stamp, `meta.received_at` and `recorded_at` follow in turn.
 fn effective_date(
     block: &HeaderBlock<'_>,
     meta: &RecordMeta,

@@ -59,8 +59,8 @@ const BASE64_VALUES: [u8; 256] = {
 
 /// Decodes base64 leniently (RFC 2045 section 6.8).
 ///
-/// - Bytes outside the alphabet are skipped. Line breaks are expected;
-///   anything else skipped flags `InvalidBase64`.
+/// - Bytes outside the alphabet are skipped. Line breaks are skipped
+///   silently, and any other skipped byte flags `InvalidBase64`.
 /// - `=` ends the current 4-character group. Characters after the padding
 ///   start a new group, so concatenated base64 blocks decode in full.
 /// - A final group of one character cannot carry a byte and is dropped, and

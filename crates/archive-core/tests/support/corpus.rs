@@ -41,7 +41,7 @@ fn files_below(root: &Path) -> Vec<PathBuf> {
 }
 
 /// Splits an mbox file on lines that start with `From `. The separator
-/// lines are dropped; text before the first one is ignored.
+/// lines are dropped, and text before the first one is ignored.
 pub fn split_mbox(raw: &[u8]) -> Vec<Vec<u8>> {
     let mut messages = Vec::new();
     let mut current: Option<Vec<u8>> = None;
