@@ -88,11 +88,16 @@ pub enum ParseFlag {
     CharsetGuessed,
     /// Some bytes were invalid in their charset and were replaced by U+FFFD.
     InvalidCharacters,
-    /// A header contains raw 8-bit bytes instead of encoded words.
+    /// A header contains raw 8-bit bytes that are not UTF-8 instead of
+    /// encoded words; their charset was guessed. Raw UTF-8 (RFC 6532) is
+    /// not flagged.
     EightBitHeader,
     /// MIME nesting was deeper than the parser follows; the inner parts are
     /// kept as attachments.
     NestingTooDeep,
+    /// The parser failed on this message. Only the raw bytes, shown as
+    /// text, and the dates from the caller are available.
+    ParseFailed,
 }
 
 impl ParseFlag {

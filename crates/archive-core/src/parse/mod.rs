@@ -17,9 +17,34 @@
 //! Parsing never fails and never panics: whatever cannot be decoded is kept
 //! as well as possible and reported as a [`ParseFlag`].
 
+mod address;
+mod block;
+mod body;
+mod charset;
+mod date;
+mod flags;
+mod header;
+mod ids;
+mod lexer;
+mod params;
+mod part;
+mod structure;
+mod summary;
+mod transfer;
+
+use std::panic::{self, AssertUnwindSafe};
+
 use chrono::{DateTime, FixedOffset, Utc};
 
-use crate::{ArchiveId, DateSource, Message, ParseFlag, RecordMeta};
+use self::address::parse_address_list;
+use self::block::HeaderBlock;
+use self::body::{extract_body, text_only};
+use self::flags::Flags;
+use self::header::{HeaderContext, decode_value};
+use self::ids::parse_id_list;
+use self::part::normalize_line_ends;
+use self::summary::header_facts;
+use crate::{ArchiveId, DateSource, HeaderField, Mailbox, Message, ParseFlag, RecordMeta};
 
 /// Settings for parsing that do not come from the message itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,16 +92,117 @@ pub fn summarize(
     recorded_at: DateTime<Utc>,
     options: &ParseOptions,
 ) -> Summary {
-    todo!("summarize {} bytes, {meta:?} {recorded_at} {options:?}", raw.len())
+    let block = HeaderBlock::scan(raw);
+    let context = HeaderContext::for_block(&block);
+    let mut flags = Flags::default();
+    let facts = header_facts(&block, &context, meta, recorded_at, options, &mut flags);
+    Summary {
+        message_id: facts.message_id,
+        date: facts.date,
+        date_source: facts.date_source,
+        kind: facts.kind,
+        flags: flags.to_vec(),
+    }
 }
 
 /// Parses and decodes a whole message.
+///
+/// A panic inside the parser is caught: the message then comes back with
+/// the raw bytes as text and the flag [`ParseFlag::ParseFailed`].
 pub fn parse_message(
     raw: &[u8],
     meta: &RecordMeta,
     recorded_at: DateTime<Utc>,
     options: &ParseOptions,
 ) -> Message {
-    let _ = ArchiveId::of(raw);
-    todo!("parse {} bytes, {meta:?} {recorded_at} {options:?}", raw.len())
+    let parsed = panic::catch_unwind(AssertUnwindSafe(|| parse_checked(raw, meta, recorded_at, options)));
+    parsed.unwrap_or_else(|_| failed_message(raw, meta, recorded_at))
 }
+
+fn parse_checked(raw: &[u8], meta: &RecordMeta, recorded_at: DateTime<Utc>, options: &ParseOptions) -> Message {
+    let block = HeaderBlock::scan(raw);
+    let context = HeaderContext::for_block(&block);
+    let mut flags = Flags::default();
+    let facts = header_facts(&block, &context, meta, recorded_at, options, &mut flags);
+
+    let headers = block
+        .fields
+        .iter()
+        .filter(|field| field.has_valid_name())
+        .map(|field| HeaderField {
+            name: String::from_utf8_lossy(field.name).into_owned(),
+            value: decode_value(field.value, &context, &mut flags),
+        })
+        .collect();
+    let subject = block.get("Subject").map(|field| decode_value(field.value, &context, &mut flags));
+    let mut addresses = |name: &str| -> Vec<Mailbox> {
+        block.all(name).flat_map(|field| parse_address_list(field.value, &context, &mut flags)).collect()
+    };
+    let from = addresses("From");
+    let to = addresses("To");
+    let cc = addresses("Cc");
+    let bcc = addresses("Bcc");
+    let reply_to = addresses("Reply-To");
+    let ids = |name: &str| block.get(name).map(|field| parse_id_list(field.value)).unwrap_or_default();
+
+    let body = if block.is_empty() { text_only(raw, &mut flags) } else { extract_body(raw, &context, &mut flags) };
+
+    Message {
+        id: ArchiveId::of(raw),
+        message_id: facts.message_id,
+        date: facts.date,
+        date_source: facts.date_source,
+        subject,
+        from,
+        to,
+        cc,
+        bcc,
+        reply_to,
+        in_reply_to: ids("In-Reply-To"),
+        references: ids("References"),
+        headers,
+        text: body.text,
+        html: body.html,
+        attachments: body.attachments,
+        flags: flags.to_vec(),
+        kind: facts.kind,
+        meta: meta.clone(),
+        recorded_at,
+        size: raw.len() as u64,
+    }
+}
+
+/// The message returned when parsing panicked.
+fn failed_message(raw: &[u8], meta: &RecordMeta, recorded_at: DateTime<Utc>) -> Message {
+    let (date, date_source) = match meta.received_at {
+        Some(received_at) => (received_at, DateSource::ReceivedAt),
+        None => (recorded_at, DateSource::RecordedAt),
+    };
+    Message {
+        id: ArchiveId::of(raw),
+        message_id: None,
+        date,
+        date_source,
+        subject: None,
+        from: Vec::new(),
+        to: Vec::new(),
+        cc: Vec::new(),
+        bcc: Vec::new(),
+        reply_to: Vec::new(),
+        in_reply_to: Vec::new(),
+        references: Vec::new(),
+        headers: Vec::new(),
+        text: normalize_line_ends(String::from_utf8_lossy(raw).into_owned()),
+        html: None,
+        attachments: Vec::new(),
+        flags: vec![ParseFlag::ParseFailed],
+        kind: meta.kind.clone(),
+        meta: meta.clone(),
+        recorded_at,
+        size: raw.len() as u64,
+    }
+}
+
+#[cfg(test)]
+#[path = "../../tests/support/corpus.rs"]
+pub(crate) mod corpus;
