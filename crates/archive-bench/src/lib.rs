@@ -20,7 +20,11 @@ pub fn load_mbox(path: &Path, limit: usize) -> anyhow::Result<Vec<Bytes>> {
         })?;
         messages.push(Bytes::from(message.unwrap_contents()));
     }
-    anyhow::ensure!(!messages.is_empty(), "corpus {} holds no messages", path.display());
+    anyhow::ensure!(
+        !messages.is_empty(),
+        "corpus {} holds no messages",
+        path.display()
+    );
     Ok(messages)
 }
 

@@ -24,7 +24,11 @@ fn main() {
         .collect();
     messages.sort();
     let bytes: usize = messages.iter().map(Vec::len).sum();
-    println!("{} messages, {} bytes on average", messages.len(), bytes / messages.len().max(1));
+    println!(
+        "{} messages, {} bytes on average",
+        messages.len(),
+        bytes / messages.len().max(1)
+    );
 
     let meta = RecordMeta::default();
     let options = ParseOptions::default();

@@ -37,7 +37,9 @@ impl Dictionary {
     /// Id 0 is reserved by zstd for "no dictionary" and rejected.
     pub fn from_bytes(bytes: Bytes) -> Result<Dictionary, DictionaryError> {
         if bytes.len() < 8 || bytes[..4] != MAGIC {
-            return Err(DictionaryError("missing the zstd dictionary magic number".into()));
+            return Err(DictionaryError(
+                "missing the zstd dictionary magic number".into(),
+            ));
         }
         let id = u32::from_le_bytes(bytes[4..8].try_into().expect("four bytes"));
         if id == 0 {
@@ -96,8 +98,10 @@ mod tests {
         let dictionary = Dictionary::train(&refs, 16 << 10).unwrap();
         assert_ne!(dictionary.id(), 0);
 
-        let frame =
-            zstd::bulk::Compressor::with_dictionary(3, dictionary.bytes()).unwrap().compress(&samples[7]).unwrap();
+        let frame = zstd::bulk::Compressor::with_dictionary(3, dictionary.bytes())
+            .unwrap()
+            .compress(&samples[7])
+            .unwrap();
         assert_eq!(frame_dictionary_id(&frame), Some(dictionary.id()));
         let plain = zstd::bulk::compress(&samples[7], 3).unwrap();
         assert_eq!(frame_dictionary_id(&plain), None);

@@ -91,14 +91,18 @@ pub fn encode_frame(
         // mail, so each thread keeps one per level and dictionary.
         if !cache.contains_key(&key) {
             let compressor = match dictionary {
-                Some(dictionary) => zstd::bulk::Compressor::with_dictionary(level, dictionary.bytes()),
+                Some(dictionary) => {
+                    zstd::bulk::Compressor::with_dictionary(level, dictionary.bytes())
+                }
                 None => zstd::bulk::Compressor::new(level),
             };
             cache.retain(|(_, id), _| *id == 0 || Some(*id) == dictionary.map(Dictionary::id));
             cache.insert(key, compressor.expect("valid zstd level and dictionary"));
         }
         let compressor = cache.get_mut(&key).expect("compressor was just created");
-        compressor.compress(&plain).expect("in-memory zstd compression")
+        compressor
+            .compress(&plain)
+            .expect("in-memory zstd compression")
     });
     Bytes::from(compressed)
 }
@@ -140,13 +144,17 @@ pub fn decode_frame(
         .with_borrow_mut(|cache| {
             if !cache.contains_key(&needed) {
                 let decompressor = match dictionary {
-                    Some(dictionary) => zstd::bulk::Decompressor::with_dictionary(dictionary.bytes())?,
+                    Some(dictionary) => {
+                        zstd::bulk::Decompressor::with_dictionary(dictionary.bytes())?
+                    }
                     None => zstd::bulk::Decompressor::new()?,
                 };
                 cache.retain(|id, _| *id == 0);
                 cache.insert(needed, decompressor);
             }
-            let decompressor = cache.get_mut(&needed).expect("decompressor was just created");
+            let decompressor = cache
+                .get_mut(&needed)
+                .expect("decompressor was just created");
             decompressor.decompress(frame, max_len)
         })
         .map_err(|e| FrameError {

@@ -66,7 +66,9 @@ impl FromStr for ArchiveId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut bytes = [0u8; 32];
         if s.len() != Self::HEX_LEN || hex::decode_to_slice(s, &mut bytes).is_err() {
-            return Err(ParseIdError { value: s.to_owned() });
+            return Err(ParseIdError {
+                value: s.to_owned(),
+            });
         }
         Ok(ArchiveId(bytes))
     }

@@ -30,6 +30,10 @@ pub mod testing;
 
 mod codec;
 
+pub use archive::{
+    Archive, ArchiveBuilder, ArchiveOptions, ArchiveStats, FlushError, OpenError, ReadError,
+    RecordError, VerifyReport,
+};
 pub use dictionary::{Dictionary, DictionaryError, frame_dictionary_id};
 pub use entry::{EntryInfo, FrameError, PackEntry, decode_frame, encode_frame};
 pub use id::{ArchiveId, ParseIdError};
@@ -39,8 +43,4 @@ pub use parse::{ParseOptions, Summary, parse_message, summarize};
 pub use partition::{InvalidPartition, Partition};
 pub use storage::{
     Damage, ListedEntry, Location, MemoryStorage, PutOutcome, Storage, StorageError,
-};
-pub use archive::{
-    Archive, ArchiveBuilder, ArchiveOptions, ArchiveStats, FlushError, OpenError, ReadError,
-    RecordError, VerifyReport,
 };

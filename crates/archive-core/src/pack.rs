@@ -113,7 +113,9 @@ pub fn decode_trailer(tail: &[u8], pack_len: u64) -> Result<Trailer, PackError> 
         )));
     }
     if &tail[16..] != TRAILER_MAGIC {
-        return Err(PackError("missing end marker; the pack is truncated or not a pack".into()));
+        return Err(PackError(
+            "missing end marker; the pack is truncated or not a pack".into(),
+        ));
     }
     let mut r = Reader::new(tail);
     let trailer = Trailer {
@@ -154,7 +156,10 @@ pub fn decode_footer(footer: &[u8], trailer: &Trailer) -> Result<Vec<FooterEntry
         let length = r.u32().map_err(bad)?;
         let crc = r.u32().map_err(bad)?;
         if offset < HEADER.len() as u64 || offset + u64::from(length) > trailer.footer_offset {
-            return Err(PackError(format!("frame of {} lies outside the frame area", info.id)));
+            return Err(PackError(format!(
+                "frame of {} lies outside the frame area",
+                info.id
+            )));
         }
         entries.push(FooterEntry {
             info,
@@ -180,7 +185,10 @@ pub fn check_frame(frame: &[u8], row: &FooterEntry) -> Result<(), PackError> {
         )));
     }
     if crc32c::crc32c(frame) != row.crc {
-        return Err(PackError(format!("frame of {} fails its checksum", row.info.id)));
+        return Err(PackError(format!(
+            "frame of {} fails its checksum",
+            row.info.id
+        )));
     }
     Ok(())
 }

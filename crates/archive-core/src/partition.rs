@@ -121,7 +121,10 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
         let partition = Partition::new("default", day).unwrap();
         assert_eq!(partition.to_string(), "default/2026-12-04");
-        assert_eq!("default/2026-12-04".parse::<Partition>().unwrap(), partition);
+        assert_eq!(
+            "default/2026-12-04".parse::<Partition>().unwrap(),
+            partition
+        );
     }
 
     #[test]

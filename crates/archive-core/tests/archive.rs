@@ -43,13 +43,24 @@ async fn record_then_read_back() {
     let archive = open(Arc::new(MemoryStorage::new()), dir.path()).await;
 
     let raw = mail(1);
-    let receipt = archive.record(raw.clone(), meta().with_kind("order_confirmation")).await.unwrap();
+    let receipt = archive
+        .record(raw.clone(), meta().with_kind("order_confirmation"))
+        .await
+        .unwrap();
     assert_eq!(receipt.id, ArchiveId::of(&raw));
     assert_eq!(receipt.status, RecordStatus::Stored);
 
-    assert_eq!(&archive.get_raw(&receipt.id).await.unwrap()[..], &raw[..], "from the journal");
+    assert_eq!(
+        &archive.get_raw(&receipt.id).await.unwrap()[..],
+        &raw[..],
+        "from the journal"
+    );
     archive.flush(FLUSH).await.unwrap();
-    assert_eq!(&archive.get_raw(&receipt.id).await.unwrap()[..], &raw[..], "from storage");
+    assert_eq!(
+        &archive.get_raw(&receipt.id).await.unwrap()[..],
+        &raw[..],
+        "from storage"
+    );
 
     let message = archive.open(&receipt.id).await.unwrap();
     assert_eq!(message.subject.as_deref(), Some("order 1"));
@@ -66,11 +77,19 @@ async fn same_bytes_are_stored_once() {
     let first = archive.record(mail(2), meta()).await.unwrap();
     let second = archive.record(mail(2), meta()).await.unwrap();
     assert_eq!(second.id, first.id);
-    assert_eq!(second.status, RecordStatus::AlreadyArchived, "pending copy found");
+    assert_eq!(
+        second.status,
+        RecordStatus::AlreadyArchived,
+        "pending copy found"
+    );
 
     archive.flush(FLUSH).await.unwrap();
     let third = archive.record(mail(2), meta()).await.unwrap();
-    assert_eq!(third.status, RecordStatus::AlreadyArchived, "stored copy found");
+    assert_eq!(
+        third.status,
+        RecordStatus::AlreadyArchived,
+        "stored copy found"
+    );
     assert_eq!(stored_count(storage.as_ref()).await, 1);
 }
 
@@ -91,7 +110,10 @@ async fn same_message_id_or_none_are_separate_messages() {
     archive.flush(FLUSH).await.unwrap();
 
     assert_eq!(stored_count(storage.as_ref()).await, 4);
-    let same = archive.find_by_message_id("<same@example.jp>").await.unwrap();
+    let same = archive
+        .find_by_message_id("<same@example.jp>")
+        .await
+        .unwrap();
     assert_eq!(same.len(), 2, "both mails with one Message-ID are found");
 }
 
@@ -101,8 +123,14 @@ async fn idempotency_key_records_once_across_reopen() {
     let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
     let first_id = {
         let archive = open(storage.clone(), dir.path()).await;
-        let first = archive.record(mail(3), meta().with_idempotency_key("order-3")).await.unwrap();
-        let retry = archive.record(mail(4), meta().with_idempotency_key("order-3")).await.unwrap();
+        let first = archive
+            .record(mail(3), meta().with_idempotency_key("order-3"))
+            .await
+            .unwrap();
+        let retry = archive
+            .record(mail(4), meta().with_idempotency_key("order-3"))
+            .await
+            .unwrap();
         assert_eq!(retry.status, RecordStatus::DuplicateKey);
         assert_eq!(retry.id, first.id, "the retry points at the first message");
         archive.close(FLUSH).await.unwrap();
@@ -110,7 +138,10 @@ async fn idempotency_key_records_once_across_reopen() {
     };
 
     let archive = open(storage.clone(), dir.path()).await;
-    let again = archive.record(mail(5), meta().with_idempotency_key("order-3")).await.unwrap();
+    let again = archive
+        .record(mail(5), meta().with_idempotency_key("order-3"))
+        .await
+        .unwrap();
     assert_eq!(again.status, RecordStatus::DuplicateKey);
     assert_eq!(again.id, first_id);
     assert_eq!(stored_count(storage.as_ref()).await, 1);
@@ -126,7 +157,10 @@ async fn concurrent_same_key_records_once() {
     for n in 0..8 {
         let archive = archive.clone();
         tasks.push(tokio::spawn(async move {
-            archive.record(mail(100 + n), meta().with_idempotency_key("same")).await.unwrap()
+            archive
+                .record(mail(100 + n), meta().with_idempotency_key("same"))
+                .await
+                .unwrap()
         }));
     }
     let mut ids = Vec::new();
@@ -152,9 +186,21 @@ async fn bad_input_is_rejected_with_reason() {
     assert!(matches!(empty, RecordError::Empty));
 
     let large = archive.record(vec![b'a'; 101], meta()).await.unwrap_err();
-    assert!(matches!(large, RecordError::TooLarge { size: 101, limit: 100 }), "{large:?}");
+    assert!(
+        matches!(
+            large,
+            RecordError::TooLarge {
+                size: 101,
+                limit: 100
+            }
+        ),
+        "{large:?}"
+    );
     assert!(!large.is_retryable());
-    assert!(large.to_string().contains("max_message_bytes"), "the error names the setting");
+    assert!(
+        large.to_string().contains("max_message_bytes"),
+        "the error names the setting"
+    );
 
     let huge_meta = meta().with_app("blob", "x".repeat(70_000));
     let error = archive.record(b"x".to_vec(), huge_meta).await.unwrap_err();
@@ -188,17 +234,30 @@ async fn full_journal_gives_retryable_error_and_loses_nothing() {
         }
         assert!(n < 10_000, "the journal limit must stop recording");
     };
-    assert!(matches!(error, RecordError::JournalFull { .. }), "got {error:?}");
+    assert!(
+        matches!(error, RecordError::JournalFull { .. }),
+        "got {error:?}"
+    );
     assert!(error.is_retryable());
-    assert!(flaky.rejected() > 0, "storage writes were attempted and failed");
+    assert!(
+        flaky.rejected() > 0,
+        "storage writes were attempted and failed"
+    );
 
     flaky.set_available(true);
     archive.flush(FLUSH).await.unwrap();
-    assert_eq!(stored_count(memory.as_ref()).await, accepted.len(), "every accepted mail arrived once");
+    assert_eq!(
+        stored_count(memory.as_ref()).await,
+        accepted.len(),
+        "every accepted mail arrived once"
+    );
     for id in &accepted {
         assert!(memory.contains(id).await.unwrap());
     }
-    archive.record(mail(99_999), meta()).await.expect("room again after the outage");
+    archive
+        .record(mail(99_999), meta())
+        .await
+        .expect("room again after the outage");
 }
 
 #[tokio::test]
@@ -221,10 +280,17 @@ async fn unflushed_records_survive_reopen_once() {
 
     let archive = open(storage.clone(), dir.path()).await;
     for id in &ids {
-        assert!(archive.get_raw(id).await.is_ok(), "{id} readable after reopen");
+        assert!(
+            archive.get_raw(id).await.is_ok(),
+            "{id} readable after reopen"
+        );
     }
     archive.close(FLUSH).await.unwrap();
-    assert_eq!(stored_count(storage.as_ref()).await, 80, "replay stores each message once");
+    assert_eq!(
+        stored_count(storage.as_ref()).await,
+        80,
+        "replay stores each message once"
+    );
 }
 
 #[tokio::test]
@@ -244,8 +310,14 @@ async fn close_moves_everything_and_empties_journal() {
         .filter_map(|e| e.ok())
         .filter(|e| e.path().extension().is_some_and(|x| x == "seg"))
         .collect();
-    assert!(segments.is_empty(), "no journal segment is left: {segments:?}");
-    assert!(matches!(archive.record(mail(21), meta()).await, Err(RecordError::Closed)));
+    assert!(
+        segments.is_empty(),
+        "no journal segment is left: {segments:?}"
+    );
+    assert!(matches!(
+        archive.record(mail(21), meta()).await,
+        Err(RecordError::Closed)
+    ));
 }
 
 #[tokio::test]
@@ -263,7 +335,11 @@ async fn list_is_newest_first_and_paged() {
     let (page, total) = archive.list(1, 3).await.unwrap();
     assert_eq!(total, 6);
     let got: Vec<ArchiveId> = page.iter().map(|info| info.id).collect();
-    assert_eq!(got, vec![ids[4], ids[3], ids[2]], "minute 5 first, then skip one, three of the rest");
+    assert_eq!(
+        got,
+        vec![ids[4], ids[3], ids[2]],
+        "minute 5 first, then skip one, three of the rest"
+    );
 }
 
 #[tokio::test]
@@ -273,9 +349,15 @@ async fn unknown_and_prefix_ids_resolve() {
     let id = archive.record(mail(7), meta()).await.unwrap().id;
 
     assert_eq!(archive.resolve_id(&id.to_hex()[..10]).await.unwrap(), id);
-    assert!(matches!(archive.resolve_id("abc").await, Err(ReadError::Ambiguous { .. })));
+    assert!(matches!(
+        archive.resolve_id("abc").await,
+        Err(ReadError::Ambiguous { .. })
+    ));
     let missing = ArchiveId::of(b"missing");
-    assert!(matches!(archive.get_raw(&missing).await, Err(ReadError::NotFound { .. })));
+    assert!(matches!(
+        archive.get_raw(&missing).await,
+        Err(ReadError::NotFound { .. })
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -34,14 +34,22 @@ fn testdata() -> PathBuf {
 fn fixtures() -> Vec<(PathBuf, PathBuf)> {
     let mut pairs = Vec::new();
     for group in ["cases", "parse"] {
-        let Ok(dirs) = fs::read_dir(testdata().join(group)) else { continue };
+        let Ok(dirs) = fs::read_dir(testdata().join(group)) else {
+            continue;
+        };
         for dir in dirs.map(|entry| entry.expect("directory entry").path()) {
-            let Ok(files) = fs::read_dir(&dir) else { continue };
+            let Ok(files) = fs::read_dir(&dir) else {
+                continue;
+            };
             for input in files.map(|entry| entry.expect("directory entry").path()) {
                 if input.extension().is_none_or(|extension| extension != "eml") {
                     continue;
                 }
-                let stem = input.file_stem().expect("file stem").to_string_lossy().into_owned();
+                let stem = input
+                    .file_stem()
+                    .expect("file stem")
+                    .to_string_lossy()
+                    .into_owned();
                 let expected = if stem == "input" {
                     dir.join("expected.json")
                 } else {
@@ -62,7 +70,9 @@ fn recorded_at() -> DateTime<Utc> {
 }
 
 fn mailboxes(list: &[archive_core::Mailbox]) -> Value {
-    list.iter().map(|mailbox| json!({"name": mailbox.name, "address": mailbox.address})).collect()
+    list.iter()
+        .map(|mailbox| json!({"name": mailbox.name, "address": mailbox.address}))
+        .collect()
 }
 
 fn normalize_text(text: &str) -> String {
@@ -92,14 +102,25 @@ fn actual_values(message: &Message, expected: &Map<String, Value>) -> Map<String
     let headers: Map<String, Value> = expected
         .get("headers")
         .and_then(Value::as_object)
-        .map(|wanted| wanted.keys().map(|name| (name.clone(), json!(message.header(name)))).collect())
+        .map(|wanted| {
+            wanted
+                .keys()
+                .map(|name| (name.clone(), json!(message.header(name))))
+                .collect()
+        })
         .unwrap_or_default();
 
     let mut actual = Map::new();
     actual.insert("subject".into(), json!(message.subject));
     actual.insert("message_id".into(), json!(message.message_id));
-    actual.insert("date".into(), json!(message.date.to_rfc3339_opts(SecondsFormat::Secs, true)));
-    actual.insert("date_source".into(), serde_json::to_value(message.date_source).expect("serializable"));
+    actual.insert(
+        "date".into(),
+        json!(message.date.to_rfc3339_opts(SecondsFormat::Secs, true)),
+    );
+    actual.insert(
+        "date_source".into(),
+        serde_json::to_value(message.date_source).expect("serializable"),
+    );
     actual.insert("kind".into(), json!(message.kind));
     actual.insert("from".into(), mailboxes(&message.from));
     actual.insert("to".into(), mailboxes(&message.to));
@@ -107,7 +128,10 @@ fn actual_values(message: &Message, expected: &Map<String, Value>) -> Map<String
     actual.insert("text".into(), json!(normalize_text(&message.text)));
     actual.insert("html".into(), json!(message.html.is_some()));
     actual.insert("attachments".into(), attachments);
-    actual.insert("flags".into(), serde_json::to_value(&message.flags).expect("serializable"));
+    actual.insert(
+        "flags".into(),
+        serde_json::to_value(&message.flags).expect("serializable"),
+    );
     actual.insert("headers".into(), Value::Object(headers));
     actual
 }
@@ -131,15 +155,40 @@ fn align_attachment_texts(actual: &mut Map<String, Value>, expected: &Map<String
 /// Returns every decoded string of a message, to check for remnants.
 fn decoded_strings(message: &Message) -> Vec<(String, &str)> {
     let mut strings: Vec<(String, &str)> = Vec::new();
-    strings.extend(message.subject.as_deref().map(|subject| ("subject".to_owned(), subject)));
+    strings.extend(
+        message
+            .subject
+            .as_deref()
+            .map(|subject| ("subject".to_owned(), subject)),
+    );
     strings.push(("text".to_owned(), &message.text));
-    strings.extend(message.html.as_deref().map(|html| ("html".to_owned(), html)));
+    strings.extend(
+        message
+            .html
+            .as_deref()
+            .map(|html| ("html".to_owned(), html)),
+    );
     for mailbox in message.from.iter().chain(&message.to).chain(&message.cc) {
-        strings.extend(mailbox.name.as_deref().map(|name| ("mailbox name".to_owned(), name)));
+        strings.extend(
+            mailbox
+                .name
+                .as_deref()
+                .map(|name| ("mailbox name".to_owned(), name)),
+        );
     }
     for attachment in &message.attachments {
-        strings.extend(attachment.name.as_deref().map(|name| ("attachment name".to_owned(), name)));
-        strings.extend(attachment.text.as_deref().map(|text| ("attachment text".to_owned(), text)));
+        strings.extend(
+            attachment
+                .name
+                .as_deref()
+                .map(|name| ("attachment name".to_owned(), name)),
+        );
+        strings.extend(
+            attachment
+                .text
+                .as_deref()
+                .map(|text| ("attachment text".to_owned(), text)),
+        );
     }
     for header in &message.headers {
         strings.push((format!("header {}", header.name), &header.value));
@@ -153,7 +202,12 @@ fn check_fixture(input: &Path, expected_path: &Path) -> Vec<String> {
     let expected: Map<String, Value> = serde_json::from_str(&expected_text)
         .unwrap_or_else(|error| panic!("{} is not valid JSON: {error}", expected_path.display()));
 
-    let message = parse_message(&raw, &RecordMeta::default(), recorded_at(), &ParseOptions::default());
+    let message = parse_message(
+        &raw,
+        &RecordMeta::default(),
+        recorded_at(),
+        &ParseOptions::default(),
+    );
     let mut actual = actual_values(&message, &expected);
     align_attachment_texts(&mut actual, &expected);
 
@@ -174,7 +228,11 @@ fn check_fixture(input: &Path, expected_path: &Path) -> Vec<String> {
 
     if expected.get("allow_remnants") != Some(&Value::Bool(true)) {
         for (field, text) in decoded_strings(&message) {
-            for (remnant, label) in [("\u{FFFD}", "U+FFFD"), ("\u{1B}", "ESC"), ("=?", "an encoded word")] {
+            for (remnant, label) in [
+                ("\u{FFFD}", "U+FFFD"),
+                ("\u{1B}", "ESC"),
+                ("=?", "an encoded word"),
+            ] {
                 if text.contains(remnant) {
                     problems.push(format!("  {field} contains {label}: {text:?}"));
                 }
@@ -186,7 +244,14 @@ fn check_fixture(input: &Path, expected_path: &Path) -> Vec<String> {
         let failed = input.with_extension("failed");
         let pretty = serde_json::to_string_pretty(&Value::Object(actual)).expect("serializable");
         fs::write(&failed, pretty).expect("failed file is writable");
-        problems.insert(0, format!("{} (actual values in {}):", input.display(), failed.display()));
+        problems.insert(
+            0,
+            format!(
+                "{} (actual values in {}):",
+                input.display(),
+                failed.display()
+            ),
+        );
     }
     problems
 }
@@ -194,18 +259,39 @@ fn check_fixture(input: &Path, expected_path: &Path) -> Vec<String> {
 #[test]
 fn golden_fixtures_match() {
     let fixtures = fixtures();
-    assert!(!fixtures.is_empty(), "no fixtures with an expected file under {}", testdata().display());
+    assert!(
+        !fixtures.is_empty(),
+        "no fixtures with an expected file under {}",
+        testdata().display()
+    );
 
-    let problems: Vec<String> = fixtures.iter().flat_map(|(input, expected)| check_fixture(input, expected)).collect();
-    assert!(problems.is_empty(), "{} of {} fixtures differ:\n{}", problems.iter().filter(|line| !line.starts_with(' ')).count(), fixtures.len(), problems.join("\n"));
+    let problems: Vec<String> = fixtures
+        .iter()
+        .flat_map(|(input, expected)| check_fixture(input, expected))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "{} of {} fixtures differ:\n{}",
+        problems
+            .iter()
+            .filter(|line| !line.starts_with(' '))
+            .count(),
+        fixtures.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn golden_fixtures_cover_cases() {
     let fixtures = fixtures();
-    for case in ["01", "03", "04", "05", "07", "08", "09", "10", "11", "12", "14"] {
+    for case in [
+        "01", "03", "04", "05", "07", "08", "09", "10", "11", "12", "14",
+    ] {
         let found = fixtures.iter().filter(|(input, _)| {
-            input.parent().and_then(Path::file_name).is_some_and(|name| name.to_string_lossy().starts_with(case))
+            input
+                .parent()
+                .and_then(Path::file_name)
+                .is_some_and(|name| name.to_string_lossy().starts_with(case))
         });
         let expected = if case == "14" { 5 } else { 1 };
         assert_eq!(found.count(), expected, "case {case}");

@@ -13,8 +13,11 @@ fn sample_dir() -> PathBuf {
 }
 
 fn truth() -> Vec<Value> {
-    let text = fs::read_to_string(sample_dir().join("truth.jsonl")).expect("truth.jsonl is readable");
-    text.lines().map(|line| serde_json::from_str(line).expect("valid JSON line")).collect()
+    let text =
+        fs::read_to_string(sample_dir().join("truth.jsonl")).expect("truth.jsonl is readable");
+    text.lines()
+        .map(|line| serde_json::from_str(line).expect("valid JSON line"))
+        .collect()
 }
 
 /// Returns the differences between one parsed message and its truth row.
@@ -22,27 +25,63 @@ fn check(row: &Value) -> Vec<String> {
     let path = row["path"].as_str().expect("path");
     let raw = fs::read(sample_dir().join(path)).expect("sample message is readable");
     let recorded_at = "2030-01-01T00:00:00Z".parse().expect("valid timestamp");
-    let message = parse_message(&raw, &RecordMeta::default(), recorded_at, &ParseOptions::default());
-    let summary = summarize(&raw, &RecordMeta::default(), recorded_at, &ParseOptions::default());
+    let message = parse_message(
+        &raw,
+        &RecordMeta::default(),
+        recorded_at,
+        &ParseOptions::default(),
+    );
+    let summary = summarize(
+        &raw,
+        &RecordMeta::default(),
+        recorded_at,
+        &ParseOptions::default(),
+    );
 
     let mut problems = Vec::new();
     let mut compare = |field: &str, actual: Value, expected: &Value| {
         if &actual != expected {
-            problems.push(format!("{path} {field}: expected {expected}, actual {actual}"));
+            problems.push(format!(
+                "{path} {field}: expected {expected}, actual {actual}"
+            ));
         }
     };
 
     compare("subject", message.subject.clone().into(), &row["subject"]);
-    compare("message_id", message.message_id.clone().into(), &row["message_id"]);
-    compare("summary message_id", summary.message_id.clone().into(), &row["message_id"]);
-    compare("timestamp", message.date.timestamp().into(), &row["timestamp"]);
-    compare("summary timestamp", summary.date.timestamp().into(), &row["timestamp"]);
+    compare(
+        "message_id",
+        message.message_id.clone().into(),
+        &row["message_id"],
+    );
+    compare(
+        "summary message_id",
+        summary.message_id.clone().into(),
+        &row["message_id"],
+    );
+    compare(
+        "timestamp",
+        message.date.timestamp().into(),
+        &row["timestamp"],
+    );
+    compare(
+        "summary timestamp",
+        summary.date.timestamp().into(),
+        &row["timestamp"],
+    );
     compare("kind", message.kind.clone().into(), &row["kind"]);
     compare("summary kind", summary.kind.clone().into(), &row["kind"]);
 
-    let from: Vec<&str> = message.from.iter().map(|mailbox| mailbox.address.as_str()).collect();
+    let from: Vec<&str> = message
+        .from
+        .iter()
+        .map(|mailbox| mailbox.address.as_str())
+        .collect();
     compare("from", from.into(), &Value::from(vec![row["from"].clone()]));
-    let to: Vec<&str> = message.to.iter().map(|mailbox| mailbox.address.as_str()).collect();
+    let to: Vec<&str> = message
+        .to
+        .iter()
+        .map(|mailbox| mailbox.address.as_str())
+        .collect();
     compare("to", to.into(), &Value::from(vec![row["to"].clone()]));
     // Some mails address the customer by name in To, and all greet them by
     // name in the body.
@@ -50,7 +89,11 @@ fn check(row: &Value) -> Vec<String> {
         compare("to name", name.into(), &row["customer_name"]);
     }
     let customer = row["customer_name"].as_str().expect("customer_name");
-    compare("text has customer name", message.text.contains(customer).into(), &true.into());
+    compare(
+        "text has customer name",
+        message.text.contains(customer).into(),
+        &true.into(),
+    );
 
     let attachments: Vec<Value> = message
         .regular_attachments()
@@ -62,10 +105,22 @@ fn check(row: &Value) -> Vec<String> {
             })
         })
         .collect();
-    let expected_attachments: Vec<Value> = row["attachment"].as_object().map(|_| row["attachment"].clone()).into_iter().collect();
-    compare("attachments", attachments.into(), &expected_attachments.into());
+    let expected_attachments: Vec<Value> = row["attachment"]
+        .as_object()
+        .map(|_| row["attachment"].clone())
+        .into_iter()
+        .collect();
+    compare(
+        "attachments",
+        attachments.into(),
+        &expected_attachments.into(),
+    );
 
-    compare("flags", serde_json::to_value(&message.flags).expect("serializable"), &Value::Array(Vec::new()));
+    compare(
+        "flags",
+        serde_json::to_value(&message.flags).expect("serializable"),
+        &Value::Array(Vec::new()),
+    );
     problems
 }
 
@@ -75,7 +130,12 @@ fn synthetic_sample_matches_truth() {
     assert_eq!(rows.len(), 200);
 
     let problems: Vec<String> = rows.iter().flat_map(check).collect();
-    assert!(problems.is_empty(), "{} differences:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} differences:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -83,10 +143,19 @@ fn synthetic_sample_has_named_recipients() {
     let named = truth()
         .iter()
         .filter(|row| {
-            let raw = fs::read(sample_dir().join(row["path"].as_str().expect("path"))).expect("readable");
+            let raw =
+                fs::read(sample_dir().join(row["path"].as_str().expect("path"))).expect("readable");
             let recorded_at = "2030-01-01T00:00:00Z".parse().expect("valid timestamp");
-            let message = parse_message(&raw, &RecordMeta::default(), recorded_at, &ParseOptions::default());
-            message.to.first().is_some_and(|mailbox| mailbox.name.is_some())
+            let message = parse_message(
+                &raw,
+                &RecordMeta::default(),
+                recorded_at,
+                &ParseOptions::default(),
+            );
+            message
+                .to
+                .first()
+                .is_some_and(|mailbox| mailbox.name.is_some())
         })
         .count();
     // The To display name check above must not be vacuous.

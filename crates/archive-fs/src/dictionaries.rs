@@ -58,7 +58,10 @@ impl DictionaryFiles {
     }
 
     fn path_of(&self, id: u32) -> Option<&Path> {
-        self.files.iter().find(|(known, _)| *known == id).map(|(_, path)| path.as_path())
+        self.files
+            .iter()
+            .find(|(known, _)| *known == id)
+            .map(|(_, path)| path.as_path())
     }
 
     /// Reads dictionary `id`.
@@ -121,7 +124,10 @@ mod tests {
         let dirs = DurableDirs::default();
         let mut files = DictionaryFiles::open(root.path(), &dirs).unwrap();
         files.write(9, b"dictionary").unwrap();
-        let temp = root.path().join(DICTIONARIES_DIR).join("000000000002-0000000010.zdict.tmp");
+        let temp = root
+            .path()
+            .join(DICTIONARIES_DIR)
+            .join("000000000002-0000000010.zdict.tmp");
         std::fs::write(&temp, b"half").unwrap();
 
         let reopened = DictionaryFiles::open(root.path(), &dirs).unwrap();

@@ -185,11 +185,23 @@ impl Storage for FsStorage {
 
     async fn get_dictionary(&self, id: u32) -> Result<Bytes, StorageError> {
         let inner = self.inner.clone();
-        blocking(move || inner.dictionaries.lock().expect("dictionary lock poisoned").read(id)).await
+        blocking(move || {
+            inner
+                .dictionaries
+                .lock()
+                .expect("dictionary lock poisoned")
+                .read(id)
+        })
+        .await
     }
 
     async fn dictionaries(&self) -> Result<Vec<u32>, StorageError> {
-        Ok(self.inner.dictionaries.lock().expect("dictionary lock poisoned").ids())
+        Ok(self
+            .inner
+            .dictionaries
+            .lock()
+            .expect("dictionary lock poisoned")
+            .ids())
     }
 
     async fn damage(&self) -> Result<Vec<Damage>, StorageError> {

@@ -9,7 +9,12 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "sentmail", version, about, max_term_width = 100)]
 pub struct Cli {
     /// Data directory of the embedded archive (packs and capture journal).
-    #[arg(long, global = true, env = "SENTMAIL_DATA", default_value = "./sentmail-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "SENTMAIL_DATA",
+        default_value = "./sentmail-data"
+    )]
     pub data: PathBuf,
 
     /// The command to run.
@@ -93,7 +98,9 @@ pub struct ListArgs {
 /// GiB, or K, M, G alone) powers of 1024.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let number: u64 = digits
         .parse()

@@ -19,7 +19,9 @@ pub async fn show(archive: &Archive, args: &ShowArgs) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     if args.raw {
         let raw = archive.get_raw(&id).await?;
-        stdout.write_all(&raw).context("writing to standard output failed")?;
+        stdout
+            .write_all(&raw)
+            .context("writing to standard output failed")?;
         return Ok(());
     }
     let message = archive.open(&id).await?;
@@ -61,12 +63,22 @@ pub async fn list(archive: &Archive, args: &ListArgs) -> anyhow::Result<()> {
             writeln!(stdout, "{}", view::list_json(info, subject))?;
         } else {
             let id = info.id.to_hex();
-            writeln!(stdout, "{}  {}  {}", view::utc(&info.date), &id[..12], subject.unwrap_or(""))?;
+            writeln!(
+                stdout,
+                "{}  {}  {}",
+                view::utc(&info.date),
+                &id[..12],
+                subject.unwrap_or("")
+            )?;
         }
     }
     if !args.json {
         let shown = page.len();
-        writeln!(stdout, "({shown} of {total} messages, offset {})", args.offset)?;
+        writeln!(
+            stdout,
+            "({shown} of {total} messages, offset {})",
+            args.offset
+        )?;
     }
     Ok(())
 }

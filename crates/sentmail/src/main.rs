@@ -53,8 +53,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
     let outcome = match &cli.command {
         Command::Import(args) => import(&archive, args).await,
-        Command::Show(args) => commands::show(&archive, args).await.map(|()| ExitCode::SUCCESS),
-        Command::List(args) => commands::list(&archive, args).await.map(|()| ExitCode::SUCCESS),
+        Command::Show(args) => commands::show(&archive, args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::List(args) => commands::list(&archive, args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Verify => commands::verify(&archive).await.map(|()| ExitCode::SUCCESS),
     };
     archive

@@ -21,7 +21,8 @@ pub fn bytes_bar(total: u64, visible: bool) -> ProgressBar {
 /// A bar over `total` items.
 pub fn items_bar(total: u64, label: &str) -> ProgressBar {
     let bar = ProgressBar::new(total);
-    let template = format!("{{elapsed_precise}} [{{wide_bar}}] {{pos}}/{{len}} {label} ({{per_sec}})");
+    let template =
+        format!("{{elapsed_precise}} [{{wide_bar}}] {{pos}}/{{len}} {label} ({{per_sec}})");
     let style = ProgressStyle::with_template(&template)
         .expect("valid progress template")
         .progress_chars("=> ");

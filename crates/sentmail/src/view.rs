@@ -94,7 +94,11 @@ pub fn message_text(message: &Message) -> String {
         }
     };
     line("Archive-Id:", &message.id.to_hex());
-    let estimated = if message.date_is_estimated() { " (estimated)" } else { "" };
+    let estimated = if message.date_is_estimated() {
+        " (estimated)"
+    } else {
+        ""
+    };
     line("Date:", &format!("{}{estimated}", utc(&message.date)));
     if let Some(sent) = message.header("Date") {
         line("Date header:", sent);
@@ -106,7 +110,11 @@ pub fn message_text(message: &Message) -> String {
     line("Subject:", message.subject.as_deref().unwrap_or(""));
     line("Message-Id:", message.message_id.as_deref().unwrap_or(""));
     line("Kind:", message.kind.as_deref().unwrap_or(""));
-    let flags: Vec<String> = message.flags.iter().map(|flag| format!("{flag:?}")).collect();
+    let flags: Vec<String> = message
+        .flags
+        .iter()
+        .map(|flag| format!("{flag:?}"))
+        .collect();
     line("Flags:", &flags.join(", "));
 
     for (number, part) in message.attachments.iter().enumerate() {

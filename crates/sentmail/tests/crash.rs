@@ -37,7 +37,7 @@ async fn open(dir: &Path) -> Archive {
 }
 
 /// The child: records messages from `CRASH_CHILD_START` upwards until it is
-/// killed, printing each acknowledged number.
+/// killed, printing the number of each message after `record` returned.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "run by crash_kill_restart as a child process"]
 async fn crash_child() {
@@ -48,12 +48,12 @@ async fn crash_child() {
     for caller in 0..CHILD_CALLERS {
         let archive = archive.clone();
         callers.push(tokio::spawn(async move {
-            let mut number = start + caller;
-            loop {
+            // Bounded, although the parent kills the child long before.
+            for round in 0..100_000 {
+                let number = start + caller + round * CHILD_CALLERS;
                 let meta = RecordMeta::new(Source::App);
                 archive.record(message(number), meta).await.expect("record");
                 println!("acked {number}");
-                number += CHILD_CALLERS;
             }
         }));
     }
@@ -64,7 +64,13 @@ async fn crash_child() {
 
 fn spawn_child(dir: &Path, start: u64) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "crash_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("CRASH_CHILD_DIR", dir)
         .env("CRASH_CHILD_START", start.to_string())
         .stdout(Stdio::piped())
@@ -82,7 +88,11 @@ fn ids_in_packs(dir: &Path) -> Vec<ArchiveId> {
     let mut stack = vec![dir.to_owned()];
     while let Some(path) = stack.pop() {
         if path.is_dir() {
-            stack.extend(std::fs::read_dir(&path).unwrap().map(|entry| entry.unwrap().path()));
+            stack.extend(
+                std::fs::read_dir(&path)
+                    .unwrap()
+                    .map(|entry| entry.unwrap().path()),
+            );
             continue;
         }
         if path.extension().and_then(|e| e.to_str()) != Some(pack::EXTENSION) {
@@ -110,9 +120,16 @@ fn next_random(state: &mut u64) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_kill_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let seed = std::env::var("CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
-    });
+    let seed = std::env::var("CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
     eprintln!("crash test seed {seed} (set CRASH_SEED to repeat)");
     let mut random = seed;
     let mut acked = BTreeSet::new();
@@ -140,30 +157,46 @@ async fn crash_kill_restart() {
         child.kill().expect("kill -9 the child");
         child.wait().unwrap();
         let round_acked = reader.join().unwrap();
-        eprintln!("round {round}: killed after {kill_after:?}, {} acknowledged", round_acked.len());
+        eprintln!(
+            "round {round}: killed after {kill_after:?}, {} acknowledged",
+            round_acked.len()
+        );
         acked.extend(round_acked);
 
         let archive = open(dir.path()).await;
         for &number in &acked {
             let id = ArchiveId::of(&message(number));
-            let raw = archive
-                .get_raw(&id)
-                .await
-                .unwrap_or_else(|e| panic!("acknowledged message {number} missing after kill: {e}"));
+            let raw = archive.get_raw(&id).await.unwrap_or_else(|e| {
+                panic!("acknowledged message {number} missing after kill: {e}")
+            });
             assert_eq!(&raw[..], &message(number)[..], "message {number} intact");
         }
         archive.close(Duration::from_secs(60)).await.unwrap();
     }
 
-    assert!(acked.len() > 50, "the children recorded messages before the kills");
+    assert!(
+        acked.len() > 50,
+        "the children recorded messages before the kills"
+    );
     let stored = ids_in_packs(dir.path());
     let unique: BTreeSet<ArchiveId> = stored.iter().copied().collect();
-    assert_eq!(unique.len(), stored.len(), "no message is stored twice in the packs");
+    assert_eq!(
+        unique.len(),
+        stored.len(),
+        "no message is stored twice in the packs"
+    );
     for &number in &acked {
-        assert!(unique.contains(&ArchiveId::of(&message(number))), "message {number} is in a pack");
+        assert!(
+            unique.contains(&ArchiveId::of(&message(number))),
+            "message {number} is in a pack"
+        );
     }
     let archive = open(dir.path()).await;
     let report = archive.verify(|_, _| {}).await.unwrap();
-    assert!(report.damaged.is_empty(), "damage after crashes: {:?}", report.damaged);
+    assert!(
+        report.damaged.is_empty(),
+        "damage after crashes: {:?}",
+        report.damaged
+    );
     archive.close(Duration::from_secs(60)).await.unwrap();
 }

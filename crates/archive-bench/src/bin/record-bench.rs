@@ -85,7 +85,10 @@ async fn open(dir: &Path, settings: Settings) -> anyhow::Result<Archive> {
 /// Records one message, retrying while the journal is full.
 async fn record(archive: &Archive, raw: Bytes, full_retries: &AtomicU64) -> anyhow::Result<()> {
     loop {
-        match archive.record(raw.clone(), RecordMeta::new(Source::App)).await {
+        match archive
+            .record(raw.clone(), RecordMeta::new(Source::App))
+            .await
+        {
             Ok(_) => return Ok(()),
             Err(RecordError::JournalFull { .. }) => {
                 full_retries.fetch_add(1, Ordering::Relaxed);
@@ -112,12 +115,18 @@ async fn throughput(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..callers {
-        let (archive, messages, next, full) =
-            (archive.clone(), messages.clone(), next.clone(), full_retries.clone());
+        let (archive, messages, next, full) = (
+            archive.clone(),
+            messages.clone(),
+            next.clone(),
+            full_retries.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed) as usize;
-                let Some(raw) = messages.get(index) else { return Ok::<_, anyhow::Error>(()) };
+                let Some(raw) = messages.get(index) else {
+                    return Ok::<_, anyhow::Error>(());
+                };
                 record(&archive, raw.clone(), &full).await?;
             }
         }));
@@ -180,7 +189,10 @@ async fn main() -> anyhow::Result<()> {
     let work = args.work_dir.clone().unwrap_or_else(std::env::temp_dir);
     let messages = load_mbox(&args.corpus, args.messages)?;
     let mean = mean_size(&messages);
-    println!("corpus: {} messages, mean size {mean:.0} bytes", messages.len());
+    println!(
+        "corpus: {} messages, mean size {mean:.0} bytes",
+        messages.len()
+    );
     let grouped_settings = Settings {
         group_commit: true,
         level: args.level,
@@ -192,7 +204,10 @@ async fn main() -> anyhow::Result<()> {
     };
     if args.throughput_only {
         let run = throughput(&work, &messages, args.callers, grouped_settings).await?;
-        println!("group commit, {} callers, level {}: {:.0} messages/s", args.callers, args.level, run.rate);
+        println!(
+            "group commit, {} callers, level {}: {:.0} messages/s",
+            args.callers, args.level, run.rate
+        );
         return Ok(());
     }
 
@@ -207,7 +222,13 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let baseline_count = args.baseline_messages.min(messages.len());
-    let baseline = throughput(&work, &messages[..baseline_count], args.callers, single_settings).await?;
+    let baseline = throughput(
+        &work,
+        &messages[..baseline_count],
+        args.callers,
+        single_settings,
+    )
+    .await?;
     println!(
         "baseline, one fdatasync per message: {:.0} messages/s ({} messages, {} syncs); 4x is {:.0}",
         baseline.rate,
@@ -233,7 +254,8 @@ async fn main() -> anyhow::Result<()> {
 
     let latency_count = args.latency_messages.min(messages.len());
     let half = grouped.rate / 2.0;
-    let mut latencies = open_loop(&work, &messages[..latency_count], half, grouped_settings).await?;
+    let mut latencies =
+        open_loop(&work, &messages[..latency_count], half, grouped_settings).await?;
     println!(
         "latency at {half:.0} messages/s ({latency_count} messages): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         quantile(&mut latencies, 0.5).as_secs_f64() * 1e3,

@@ -37,10 +37,11 @@ impl Dictionaries {
         let mut current = None;
         for id in storage.dictionaries().await? {
             let bytes = storage.get_dictionary(id).await?;
-            let dictionary = Dictionary::from_bytes(bytes).map_err(|error| StorageError::Corrupt {
-                location: format!("compression dictionary {id}"),
-                reason: error.to_string(),
-            })?;
+            let dictionary =
+                Dictionary::from_bytes(bytes).map_err(|error| StorageError::Corrupt {
+                    location: format!("compression dictionary {id}"),
+                    reason: error.to_string(),
+                })?;
             known.insert(id, dictionary.clone());
             current = Some(dictionary);
         }
@@ -73,7 +74,10 @@ impl Dictionaries {
             location: format!("compression dictionary {id}"),
             reason: error.to_string(),
         })?;
-        self.known.write().expect("dictionary lock").insert(id, dictionary.clone());
+        self.known
+            .write()
+            .expect("dictionary lock")
+            .insert(id, dictionary.clone());
         Ok(dictionary)
     }
 
@@ -97,7 +101,11 @@ impl Dictionaries {
 
     /// Trains a dictionary on `samples`, stores it, and makes it current.
     /// Failures are logged; the archive then goes on without a dictionary.
-    pub(crate) async fn train_and_store(self: Arc<Self>, storage: Arc<dyn Storage>, samples: Vec<Bytes>) {
+    pub(crate) async fn train_and_store(
+        self: Arc<Self>,
+        storage: Arc<dyn Storage>,
+        samples: Vec<Bytes>,
+    ) {
         let max_len = self.max_len;
         let count = samples.len();
         let trained = tokio::task::spawn_blocking(move || {
@@ -118,16 +126,32 @@ impl Dictionaries {
         };
 
         let id = dictionary.id();
-        if self.known.read().expect("dictionary lock").contains_key(&id) {
-            tracing::warn!(id, "trained dictionary has the id of a stored one; not using it");
+        if self
+            .known
+            .read()
+            .expect("dictionary lock")
+            .contains_key(&id)
+        {
+            tracing::warn!(
+                id,
+                "trained dictionary has the id of a stored one; not using it"
+            );
             return;
         }
         if let Err(error) = storage.put_dictionary(id, dictionary.bytes().clone()).await {
             tracing::warn!(id, %error, "storing the compression dictionary failed; messages stay compressed without one");
             return;
         }
-        tracing::info!(id, samples = count, bytes = dictionary.bytes().len(), "compression dictionary trained and stored");
-        self.known.write().expect("dictionary lock").insert(id, dictionary.clone());
+        tracing::info!(
+            id,
+            samples = count,
+            bytes = dictionary.bytes().len(),
+            "compression dictionary trained and stored"
+        );
+        self.known
+            .write()
+            .expect("dictionary lock")
+            .insert(id, dictionary.clone());
         *self.current.write().expect("dictionary lock") = Some(dictionary);
     }
 }

@@ -34,8 +34,8 @@ use tokio::task::JoinHandle;
 
 use crate::Storage;
 use crate::journal::{Journal, Recovery};
-use mover::{Command, Mover, Waiting};
 use dictionaries::Dictionaries;
+use mover::{Command, Mover, Waiting};
 use pending::{KeyRegistry, Pending};
 
 /// State shared by the archive handles and the background mover.

@@ -30,7 +30,11 @@ impl Pending {
     }
 
     pub(crate) fn position(&self, id: &ArchiveId) -> Option<JournalPos> {
-        self.map.lock().expect("pending lock").get(id).map(|(pos, _)| *pos)
+        self.map
+            .lock()
+            .expect("pending lock")
+            .get(id)
+            .map(|(pos, _)| *pos)
     }
 
     pub(crate) fn contains(&self, id: &ArchiveId) -> bool {

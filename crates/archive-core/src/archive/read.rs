@@ -51,7 +51,12 @@ impl Archive {
         let loaded = self.load(id).await?;
         let parse_options = self.inner.shared.options.parse.clone();
         let message = tokio::task::spawn_blocking(move || {
-            parse_message(&loaded.raw, &loaded.meta, loaded.info.recorded_at, &parse_options)
+            parse_message(
+                &loaded.raw,
+                &loaded.meta,
+                loaded.info.recorded_at,
+                &parse_options,
+            )
         })
         .await
         .expect("message parse task");
@@ -69,7 +74,8 @@ impl Archive {
             .expect("journal read task");
             match read {
                 Ok((_, info, frame)) => {
-                    let location = format!("journal segment {} at offset {}", pos.segment, pos.offset);
+                    let location =
+                        format!("journal segment {} at offset {}", pos.segment, pos.offset);
                     return self.decode_checked(info, &frame, &location).await;
                 }
                 // Moved to storage meanwhile, and the segment deleted.
@@ -82,7 +88,8 @@ impl Archive {
             StorageError::NotFound { id } => ReadError::NotFound { id },
             other => ReadError::Storage(other),
         })?;
-        self.decode_checked(entry.info, &entry.frame, "storage").await
+        self.decode_checked(entry.info, &entry.frame, "storage")
+            .await
     }
 
     /// Facts about every archived message, stored or still in the journal,
@@ -121,7 +128,10 @@ impl Archive {
 
     /// Finds the messages with this Message-ID (angle brackets optional).
     pub async fn find_by_message_id(&self, message_id: &str) -> Result<Vec<EntryInfo>, ReadError> {
-        let wanted = message_id.trim().trim_start_matches('<').trim_end_matches('>');
+        let wanted = message_id
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>');
         let mut found: Vec<EntryInfo> = self
             .entries()
             .await?
@@ -240,15 +250,18 @@ impl Archive {
             None => None,
             Some(id) => {
                 let shared = &self.inner.shared;
-                let found = shared.dictionaries.resolve(shared.storage.as_ref(), id).await;
+                let found = shared
+                    .dictionaries
+                    .resolve(shared.storage.as_ref(), id)
+                    .await;
                 Some(found.map_err(|e| corrupt(format!("compression dictionary {id}: {e}")))?)
             }
         };
         let max_len = usize::try_from(info.raw_len)
             .unwrap_or(usize::MAX)
             .saturating_add(MAX_META_BYTES + 4);
-        let (meta, raw) =
-            decode_frame(frame, max_len, dictionary.as_ref()).map_err(|e| corrupt(e.to_string()))?;
+        let (meta, raw) = decode_frame(frame, max_len, dictionary.as_ref())
+            .map_err(|e| corrupt(e.to_string()))?;
         if ArchiveId::of(&raw) != info.id {
             return Err(corrupt("content does not match its SHA-256 id".into()));
         }

@@ -153,8 +153,8 @@ impl Archive {
         tokio::task::spawn_blocking(move || {
             Prepared::new(&raw, id, &meta, recorded_at, &options, dictionary.as_ref())
         })
-            .await
-            .expect("message preparation task")
+        .await
+        .expect("message preparation task")
     }
 }
 

@@ -203,7 +203,10 @@ mod tests {
 
         let result = scan(&data);
         assert_eq!(result.entries.len(), 2);
-        assert_eq!(result.valid_end, good_len, "the torn third entry is not valid data");
+        assert_eq!(
+            result.valid_end, good_len,
+            "the torn third entry is not valid data"
+        );
         assert!(result.damaged.is_empty(), "a torn tail is not damage");
     }
 

@@ -237,13 +237,19 @@ impl Shared {
 
     fn set_failure(&self, reason: String) {
         tracing::error!(dir = %self.dir.display(), %reason, "capture journal stopped accepting appends");
-        self.failure.lock().expect("journal failure lock").get_or_insert(reason);
+        self.failure
+            .lock()
+            .expect("journal failure lock")
+            .get_or_insert(reason);
     }
 
     /// Deletes a segment whose entries are all released, or renames it when
     /// it contained damaged bytes.
     fn retire(&self, retired: Retired) {
-        self.readers.lock().expect("journal readers lock").remove(&retired.number);
+        self.readers
+            .lock()
+            .expect("journal readers lock")
+            .remove(&retired.number);
         let path = segment_path(&self.dir, retired.number);
         let outcome = if retired.damaged {
             let kept = path.with_extension(DAMAGED_EXTENSION);
@@ -460,7 +466,12 @@ impl Journal {
             return;
         };
         let _ = handle.join();
-        let retired = self.shared.table.lock().expect("journal table lock").deactivate();
+        let retired = self
+            .shared
+            .table
+            .lock()
+            .expect("journal table lock")
+            .deactivate();
         if let Some(retired) = retired {
             self.shared.retire(retired);
         }
@@ -521,7 +532,8 @@ fn recover_segment(
     number: u64,
     recovery: &mut Recovery,
 ) -> Result<RecoveredSegment, JournalError> {
-    let data = std::fs::read(path).map_err(|source| io_error("read journal segment", path, source))?;
+    let data =
+        std::fs::read(path).map_err(|source| io_error("read journal segment", path, source))?;
     let scanned = scan(&data);
 
     if scanned.valid_end < data.len() as u64 {
@@ -538,9 +550,12 @@ fn recover_segment(
     }
     for range in &scanned.damaged {
         tracing::error!(path = %path.display(), start = range.start, end = range.end, "skipping damaged bytes in journal segment");
-        recovery
-            .damaged
-            .push(format!("{}: bytes {}..{}", path.display(), range.start, range.end));
+        recovery.damaged.push(format!(
+            "{}: bytes {}..{}",
+            path.display(),
+            range.start,
+            range.end
+        ));
     }
 
     let entries = scanned.entries.len() as u64;

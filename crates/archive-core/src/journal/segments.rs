@@ -87,7 +87,10 @@ impl SegmentTable {
     /// Records an entry of `len` bytes appended to the active segment.
     pub(crate) fn appended(&mut self, len: u64) {
         let active = self.active.expect("an active segment exists while writing");
-        let segment = self.segments.get_mut(&active).expect("active segment is registered");
+        let segment = self
+            .segments
+            .get_mut(&active)
+            .expect("active segment is registered");
         segment.size += len;
         segment.outstanding += 1;
     }
@@ -116,7 +119,9 @@ impl SegmentTable {
             .filter(|(number, segment)| Some(**number) != self.active && segment.outstanding == 0)
             .map(|(number, _)| *number)
             .collect();
-        idle.into_iter().filter_map(|n| self.retire_if_done(n)).collect()
+        idle.into_iter()
+            .filter_map(|n| self.retire_if_done(n))
+            .collect()
     }
 
     /// Returns the oldest segment that still has outstanding entries.
@@ -171,10 +176,21 @@ mod tests {
         table.appended(50);
 
         assert_eq!(table.release(1), None, "one entry still outstanding");
-        assert_eq!(table.release(1), None, "the active segment is never retired");
+        assert_eq!(
+            table.release(1),
+            None,
+            "the active segment is never retired"
+        );
 
         let retired = table.activate(2).expect("old segment is idle");
-        assert_eq!(retired, Retired { number: 1, size: 150, damaged: false });
+        assert_eq!(
+            retired,
+            Retired {
+                number: 1,
+                size: 150,
+                damaged: false
+            }
+        );
         assert_eq!(table.len(), 1);
     }
 
@@ -186,10 +202,24 @@ mod tests {
         table.activate(5);
 
         let idle = table.take_idle();
-        assert_eq!(idle, vec![Retired { number: 4, size: 10, damaged: false }]);
+        assert_eq!(
+            idle,
+            vec![Retired {
+                number: 4,
+                size: 10,
+                damaged: false
+            }]
+        );
         assert_eq!(table.oldest_outstanding(), Some(3));
         assert_eq!(table.release(3), None);
-        assert_eq!(table.release(3), Some(Retired { number: 3, size: 500, damaged: true }));
+        assert_eq!(
+            table.release(3),
+            Some(Retired {
+                number: 3,
+                size: 500,
+                damaged: true
+            })
+        );
         assert_eq!(table.oldest_outstanding(), None);
     }
 }

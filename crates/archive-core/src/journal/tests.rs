@@ -34,7 +34,12 @@ fn small_segments() -> JournalOptions {
 async fn append_many(journal: &Journal, range: std::ops::Range<u32>) -> Vec<JournalPos> {
     let mut positions = Vec::new();
     for n in range {
-        positions.push(journal.append(&partition(), &info(n), &frame(n)).await.unwrap());
+        positions.push(
+            journal
+                .append(&partition(), &info(n), &frame(n))
+                .await
+                .unwrap(),
+        );
     }
     positions
 }
@@ -49,7 +54,10 @@ async fn append_then_read_back() {
     let (journal, recovery) = Journal::open(dir.path(), JournalOptions::default()).unwrap();
     assert!(recovery.entries.is_empty());
 
-    let pos = journal.append(&partition(), &info(1), &frame(1)).await.unwrap();
+    let pos = journal
+        .append(&partition(), &info(1), &frame(1))
+        .await
+        .unwrap();
     let (read_partition, read_info, read_frame) = journal.read(pos).unwrap();
     assert_eq!(read_partition, partition());
     assert_eq!(read_info, info(1));
@@ -81,12 +89,23 @@ async fn released_segments_are_deleted_and_not_replayed() {
         for pos in positions {
             journal.release(pos);
         }
-        assert_eq!(journal.segment_count(), 1, "only the active segment is left");
+        assert_eq!(
+            journal.segment_count(),
+            1,
+            "only the active segment is left"
+        );
     }
 
     let (journal, recovery) = Journal::open(dir.path(), small_segments()).unwrap();
-    assert!(recovery.entries.is_empty(), "released entries are not replayed");
-    assert_eq!(journal.used_bytes(), 0, "the empty old active segment was deleted");
+    assert!(
+        recovery.entries.is_empty(),
+        "released entries are not replayed"
+    );
+    assert_eq!(
+        journal.used_bytes(),
+        0,
+        "the empty old active segment was deleted"
+    );
 }
 
 #[tokio::test]
@@ -130,7 +149,10 @@ async fn damaged_entry_is_skipped_and_segment_kept() {
         journal.release(entry.pos);
     }
     assert!(!segment.exists(), "the damaged segment is moved aside");
-    assert!(segment.with_extension("damaged").exists(), "and kept for inspection");
+    assert!(
+        segment.with_extension("damaged").exists(),
+        "and kept for inspection"
+    );
 }
 
 #[tokio::test]
@@ -151,7 +173,10 @@ async fn full_journal_rejects_until_released() {
         }
         assert!(positions.len() < 100, "the limit must stop appends");
     };
-    assert!(matches!(error, JournalError::Full { limit: 5000, .. }), "got {error:?}");
+    assert!(
+        matches!(error, JournalError::Full { limit: 5000, .. }),
+        "got {error:?}"
+    );
     assert!(error.is_retryable());
 
     for pos in positions.drain(..) {
@@ -210,7 +235,10 @@ async fn second_open_of_same_directory_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let (_journal, _) = Journal::open(dir.path(), JournalOptions::default()).unwrap();
     let error = Journal::open(dir.path(), JournalOptions::default()).unwrap_err();
-    assert!(matches!(error, JournalError::Locked { .. }), "got {error:?}");
+    assert!(
+        matches!(error, JournalError::Locked { .. }),
+        "got {error:?}"
+    );
     assert!(error.to_string().contains("in use by another process"));
 }
 
@@ -219,7 +247,10 @@ async fn append_after_close_fails() {
     let dir = tempfile::tempdir().unwrap();
     let (journal, _) = Journal::open(dir.path(), JournalOptions::default()).unwrap();
     journal.close();
-    let error = journal.append(&partition(), &info(1), &frame(1)).await.unwrap_err();
+    let error = journal
+        .append(&partition(), &info(1), &frame(1))
+        .await
+        .unwrap_err();
     assert!(matches!(error, JournalError::Closed));
     assert_eq!(journal.used_bytes(), 0, "the reservation is returned");
 }

@@ -145,7 +145,12 @@ impl Writer {
 
         self.file = file;
         self.segment = next;
-        let retired = self.shared.table.lock().expect("journal table lock").activate(next);
+        let retired = self
+            .shared
+            .table
+            .lock()
+            .expect("journal table lock")
+            .activate(next);
         if let Some(retired) = retired {
             self.shared.retire(retired);
         }
@@ -153,7 +158,11 @@ impl Writer {
     }
 
     fn active_size(&self) -> u64 {
-        self.shared.table.lock().expect("journal table lock").active_size()
+        self.shared
+            .table
+            .lock()
+            .expect("journal table lock")
+            .active_size()
     }
 
     fn fail(&self, requests: Vec<Request>, error: &JournalError) {

@@ -12,7 +12,11 @@ use super::lexer::Lexer;
 use crate::Mailbox;
 
 /// Parses an address-list header value.
-pub(crate) fn parse_address_list(raw: &[u8], context: &HeaderContext, flags: &mut Flags) -> Vec<Mailbox> {
+pub(crate) fn parse_address_list(
+    raw: &[u8],
+    context: &HeaderContext,
+    flags: &mut Flags,
+) -> Vec<Mailbox> {
     let text = unfold(raw);
     let mut parser = AddressParser {
         lexer: Lexer::new(&text, context),
@@ -75,7 +79,12 @@ impl AddressParser<'_, '_> {
                     let start = self.lexer.pos;
                     let content = self.lexer.quoted_string();
                     let written = self.lexer.bytes[start..self.lexer.pos].to_vec();
-                    self.push_word(Word { content, written, space_before, has_at: false });
+                    self.push_word(Word {
+                        content,
+                        written,
+                        space_before,
+                        has_at: false,
+                    });
                 }
                 _ if byte.is_ascii_whitespace() => {
                     self.lexer.pos += 1;
@@ -84,7 +93,12 @@ impl AddressParser<'_, '_> {
                 }
                 _ => {
                     let (written, has_at) = self.read_atom();
-                    self.push_word(Word { content: written.clone(), written, space_before, has_at });
+                    self.push_word(Word {
+                        content: written.clone(),
+                        written,
+                        space_before,
+                        has_at,
+                    });
                 }
             }
             space_before = false;
@@ -109,7 +123,9 @@ impl AddressParser<'_, '_> {
                 self.lexer.pos += length;
                 continue;
             }
-            if matches!(byte, b',' | b';' | b':' | b'<' | b'>' | b'(' | b')' | b'"') || byte.is_ascii_whitespace() {
+            if matches!(byte, b',' | b';' | b':' | b'<' | b'>' | b'(' | b')' | b'"')
+                || byte.is_ascii_whitespace()
+            {
                 break;
             }
             has_at |= byte == b'@';
@@ -127,7 +143,11 @@ impl AddressParser<'_, '_> {
     fn read_angle_address(&mut self) {
         self.lexer.pos += 1;
         let mut address = Vec::new();
-        let mut in_route = self.lexer.bytes.get(self.lexer.pos..).is_some_and(|rest| rest.trim_ascii_start().starts_with(b"@"));
+        let mut in_route = self
+            .lexer
+            .bytes
+            .get(self.lexer.pos..)
+            .is_some_and(|rest| rest.trim_ascii_start().starts_with(b"@"));
 
         while let Some(byte) = self.lexer.peek() {
             match byte {
@@ -166,12 +186,19 @@ impl AddressParser<'_, '_> {
 
     fn finish_mailbox(&mut self) {
         let pending = std::mem::take(&mut self.pending);
-        let Pending { words, comments, angle_address } = pending;
+        let Pending {
+            words,
+            comments,
+            angle_address,
+        } = pending;
 
         let (name_words, address) = match angle_address {
             Some(address) => (words, address),
             None if words.iter().any(|word| word.has_at) || words.len() == 1 => {
-                let address = words.iter().flat_map(|word| word.written.iter().copied()).collect();
+                let address = words
+                    .iter()
+                    .flat_map(|word| word.written.iter().copied())
+                    .collect();
                 (Vec::new(), address)
             }
             None => (words, Vec::new()),
@@ -179,7 +206,9 @@ impl AddressParser<'_, '_> {
 
         let mut name = self.decode_phrase(&name_words);
         if name.is_none() {
-            name = comments.iter().find_map(|comment| self.decode_phrase_bytes(comment));
+            name = comments
+                .iter()
+                .find_map(|comment| self.decode_phrase_bytes(comment));
         }
         let address = String::from_utf8_lossy(&address).trim().to_owned();
         if name.is_none() && address.is_empty() {
@@ -228,13 +257,23 @@ mod tests {
 
     #[test]
     fn name_and_angle_address() {
-        assert_eq!(parse(b"John Doe <john@example.com>"), [named("John Doe", "john@example.com")]);
+        assert_eq!(
+            parse(b"John Doe <john@example.com>"),
+            [named("John Doe", "john@example.com")]
+        );
     }
 
     #[test]
     fn list_with_quoted_names_and_bare_addresses() {
         let raw = br#""Doe, John" <j@x.jp>, k@x.jp,  "a \"b\"" <c@d>"#;
-        assert_eq!(parse(raw), [named("Doe, John", "j@x.jp"), bare("k@x.jp"), named(r#"a "b""#, "c@d")]);
+        assert_eq!(
+            parse(raw),
+            [
+                named("Doe, John", "j@x.jp"),
+                bare("k@x.jp"),
+                named(r#"a "b""#, "c@d")
+            ]
+        );
     }
 
     #[test]
@@ -245,12 +284,18 @@ mod tests {
 
     #[test]
     fn encoded_word_in_quotes() {
-        assert_eq!(parse(b"\"=?UTF-8?B?5bGx55Sw?=\" <y@x>"), [named("山田", "y@x")]);
+        assert_eq!(
+            parse(b"\"=?UTF-8?B?5bGx55Sw?=\" <y@x>"),
+            [named("山田", "y@x")]
+        );
     }
 
     #[test]
     fn groups_are_flattened() {
-        assert_eq!(parse(b"Team: a@x, B <b@x>;, c@x"), [bare("a@x"), named("B", "b@x"), bare("c@x")]);
+        assert_eq!(
+            parse(b"Team: a@x, B <b@x>;, c@x"),
+            [bare("a@x"), named("B", "b@x"), bare("c@x")]
+        );
         assert_eq!(parse(b"undisclosed-recipients:;"), []);
     }
 
@@ -262,7 +307,10 @@ mod tests {
 
     #[test]
     fn missing_angle_close() {
-        assert_eq!(parse(b"A <a@x, B <b@x>"), [named("A", "a@x"), named("B", "b@x")]);
+        assert_eq!(
+            parse(b"A <a@x, B <b@x>"),
+            [named("A", "a@x"), named("B", "b@x")]
+        );
     }
 
     #[test]
@@ -273,12 +321,24 @@ mod tests {
 
     #[test]
     fn name_without_address() {
-        assert_eq!(parse(b"Undisclosed recipients"), [named("Undisclosed recipients", "")]);
+        assert_eq!(
+            parse(b"Undisclosed recipients"),
+            [named("Undisclosed recipients", "")]
+        );
     }
 
     #[test]
     fn garbage_does_not_panic() {
-        for raw in [&b"<<>>,,;;::\"(("[..], b">", b"\"", b"(", b"@", b"<", b"\x1b$B", b"a@b@c <"] {
+        for raw in [
+            &b"<<>>,,;;::\"(("[..],
+            b">",
+            b"\"",
+            b"(",
+            b"@",
+            b"<",
+            b"\x1b$B",
+            b"a@b@c <",
+        ] {
             let _ = parse(raw);
         }
     }

@@ -30,7 +30,11 @@ impl RawField<'_> {
     /// ASCII without spaces or colons. Lines such as an mbox `From ` line are
     /// read as fields with invalid names.
     pub(crate) fn has_valid_name(&self) -> bool {
-        !self.name.is_empty() && self.name.iter().all(|&b| (33..=126).contains(&b) && b != b':')
+        !self.name.is_empty()
+            && self
+                .name
+                .iter()
+                .all(|&b| (33..=126).contains(&b) && b != b':')
     }
 
     /// Returns true when the field is named `name`, compared case-insensitively.
@@ -61,10 +65,16 @@ impl<'a> HeaderBlock<'a> {
                 pos += 1;
             }
             if pos >= raw.len() {
-                return HeaderBlock { fields, body_start: raw.len() };
+                return HeaderBlock {
+                    fields,
+                    body_start: raw.len(),
+                };
             }
             if raw[pos] == b'\n' {
-                return HeaderBlock { fields, body_start: pos + 1 };
+                return HeaderBlock {
+                    fields,
+                    body_start: pos + 1,
+                };
             }
 
             let Some((name_start, name_end, colon)) = find_name(raw, pos) else {
@@ -76,7 +86,12 @@ impl<'a> HeaderBlock<'a> {
                         pos += offset + 1;
                         continue;
                     }
-                    None => return HeaderBlock { fields, body_start: raw.len() },
+                    None => {
+                        return HeaderBlock {
+                            fields,
+                            body_start: raw.len(),
+                        };
+                    }
                 }
             };
 
@@ -186,7 +201,9 @@ mod tests {
     /// every message in the test data.
     #[test]
     fn scan_agrees_with_mail_parser() {
-        let parser = mail_parser::MessageParser::new().with_mime_headers().default_header_ignore();
+        let parser = mail_parser::MessageParser::new()
+            .with_mime_headers()
+            .default_header_ignore();
         let mut checked = 0;
         for (_, raw) in crate::parse::corpus::real_messages() {
             let block = HeaderBlock::scan(&raw);
@@ -200,12 +217,22 @@ mod tests {
                 .iter()
                 .map(|header| (header.offset_field as usize, header.offset_start as usize))
                 .collect();
-            let actual: Vec<(usize, usize)> = block.fields.iter().map(|field| (field.name_start, field.value_start)).collect();
+            let actual: Vec<(usize, usize)> = block
+                .fields
+                .iter()
+                .map(|field| (field.name_start, field.value_start))
+                .collect();
             let shared = actual.len().min(expected.len());
             assert_eq!(actual[..shared], expected[..shared]);
             // mail-parser keeps a final colon-less line as a field. The scanner drops it.
-            assert!(expected.len() - shared <= 1 && actual.len() == shared, "{actual:?} {expected:?}");
-            if expected.len() == actual.len() && !root.headers.is_empty() && block.body_start < raw.len() {
+            assert!(
+                expected.len() - shared <= 1 && actual.len() == shared,
+                "{actual:?} {expected:?}"
+            );
+            if expected.len() == actual.len()
+                && !root.headers.is_empty()
+                && block.body_start < raw.len()
+            {
                 assert_eq!(block.body_start, root.offset_body as usize);
             }
             checked += 1;

@@ -35,7 +35,16 @@ pub(crate) struct Body {
 /// Extracts the body and the attachments of `raw`.
 pub(crate) fn extract_body(raw: &[u8], context: &HeaderContext, flags: &mut Flags) -> Body {
     let walked = with_tree(raw, flags, |buffer, message, flags| {
-        let mut walker = Walker { buffer, message, context, flags, text: None, html: None, body_found: false, attachments: Vec::new() };
+        let mut walker = Walker {
+            buffer,
+            message,
+            context,
+            flags,
+            text: None,
+            html: None,
+            body_found: false,
+            attachments: Vec::new(),
+        };
         walker.visit_mixed_child(0, "text/plain", 0);
         walker.finish()
     });
@@ -45,7 +54,11 @@ pub(crate) fn extract_body(raw: &[u8], context: &HeaderContext, flags: &mut Flag
 /// The body of bytes without a header block: all of it, as text.
 pub(crate) fn text_only(raw: &[u8], flags: &mut Flags) -> Body {
     let text = normalize_line_ends(charset::decode_unlabelled(raw, flags));
-    Body { text, html: None, attachments: Vec::new() }
+    Body {
+        text,
+        html: None,
+        attachments: Vec::new(),
+    }
 }
 
 /// Where a text part goes when its body slot is taken already.
@@ -75,13 +88,20 @@ impl<'a, 'm> Walker<'a, 'm, '_> {
     }
 
     fn info(&self, id: u32, default_type: &str) -> Option<PartInfo> {
-        Some(PartInfo::read(self.buffer, self.part(id)?, default_type, self.context))
+        Some(PartInfo::read(
+            self.buffer,
+            self.part(id)?,
+            default_type,
+            self.context,
+        ))
     }
 
     /// Visits a part of a multipart/mixed (or of any multipart without
     /// special rules), or the top-level part.
     fn visit_mixed_child(&mut self, id: u32, default_type: &str, depth: usize) {
-        let Some(info) = self.info(id, default_type) else { return };
+        let Some(info) = self.info(id, default_type) else {
+            return;
+        };
         if depth > MAX_DEPTH {
             self.flags.add(ParseFlag::NestingTooDeep);
             self.collect_leaves(id);
@@ -107,7 +127,10 @@ impl<'a, 'm> Walker<'a, 'm, '_> {
     fn is_body_candidate(&self, id: u32, info: &PartInfo) -> bool {
         match self.children(id) {
             Some(_) => matches!(info.content_type.subtype(), "alternative" | "related"),
-            None => matches!(info.mime_type(), "text/plain" | "text/html") || info.content_type.main_type() == "multipart",
+            None => {
+                matches!(info.mime_type(), "text/plain" | "text/html")
+                    || info.content_type.main_type() == "multipart"
+            }
         }
     }
 
@@ -122,7 +145,11 @@ impl<'a, 'm> Walker<'a, 'm, '_> {
         }
         let Some(part) = self.part(id) else { return };
         let is_html = info.mime_type() == "text/html";
-        let slot_taken = if is_html { self.html.is_some() } else { self.text.is_some() };
+        let slot_taken = if is_html {
+            self.html.is_some()
+        } else {
+            self.text.is_some()
+        };
         if slot_taken {
             if overflow == Overflow::Attach {
                 self.attach(id, info, false);
@@ -139,13 +166,21 @@ impl<'a, 'm> Walker<'a, 'm, '_> {
 
     fn visit_multipart(&mut self, id: u32, info: &PartInfo, children: &[u32], depth: usize) {
         self.check_closing_delimiter(id);
-        let subtype = if info.content_type.main_type() == "multipart" { info.content_type.subtype() } else { "mixed" };
+        let subtype = if info.content_type.main_type() == "multipart" {
+            info.content_type.subtype()
+        } else {
+            "mixed"
+        };
         match subtype {
             "alternative" if !self.body_found => self.visit_alternative(children, depth + 1),
             "related" if !self.body_found => self.visit_related(info, children, depth + 1),
             "related" => self.visit_related_parts(children, None, depth + 1),
             _ => {
-                let default_type = if subtype == "digest" { "message/rfc822" } else { "text/plain" };
+                let default_type = if subtype == "digest" {
+                    "message/rfc822"
+                } else {
+                    "text/plain"
+                };
                 for &child in children {
                     self.visit_mixed_child(child, default_type, depth + 1);
                 }
@@ -155,13 +190,17 @@ impl<'a, 'm> Walker<'a, 'm, '_> {
 
     fn visit_alternative(&mut self, children: &[u32], depth: usize) {
         for &child in children {
-            let Some(info) = self.info(child, "text/plain") else { continue };
+            let Some(info) = self.info(child, "text/plain") else {
+                continue;
+            };
             if depth > MAX_DEPTH {
                 self.flags.add(ParseFlag::NestingTooDeep);
                 self.collect_leaves(child);
             } else if info.is_attachment() {
                 self.attach(child, &info, false);
-            } else if self.children(child).is_some() || matches!(info.mime_type(), "text/plain" | "text/html") {
+            } else if self.children(child).is_some()
+                || matches!(info.mime_type(), "text/plain" | "text/html")
+            {
                 self.visit_body(child, &info, Overflow::Drop, depth);
             } else if !info.is_text() {
                 self.attach(child, &info, false);
@@ -178,7 +217,9 @@ impl<'a, 'm> Walker<'a, 'm, '_> {
                     self.flags.add(ParseFlag::NestingTooDeep);
                     self.collect_leaves(root);
                 }
-                Some(root_info) if !root_info.is_attachment() && self.is_body_candidate(root, &root_info) => {
+                Some(root_info)
+                    if !root_info.is_attachment() && self.is_body_candidate(root, &root_info) =>
+                {
                     self.visit_body(root, &root_info, Overflow::Attach, depth);
                 }
                 Some(_) => self.visit_mixed_child(root, "text/plain", depth),
@@ -210,7 +251,10 @@ impl<'a, 'm> Walker<'a, 'm, '_> {
         if let Some(start) = info.content_type.raw_param("start") {
             let start = start.trim().trim_start_matches('<').trim_end_matches('>');
             let found = children.iter().copied().find(|&child| {
-                self.info(child, "text/plain").and_then(|info| info.content_id).as_deref() == Some(start)
+                self.info(child, "text/plain")
+                    .and_then(|info| info.content_id)
+                    .as_deref()
+                    == Some(start)
             });
             if found.is_some() {
                 return found;
@@ -223,7 +267,13 @@ impl<'a, 'm> Walker<'a, 'm, '_> {
     /// point forward (which would loop).
     fn children(&self, id: u32) -> Option<Vec<u32>> {
         match &self.part(id)?.body {
-            PartType::Multipart(children) => Some(children.iter().copied().filter(|&child| child > id).collect()),
+            PartType::Multipart(children) => Some(
+                children
+                    .iter()
+                    .copied()
+                    .filter(|&child| child > id)
+                    .collect(),
+            ),
             _ => None,
         }
     }
@@ -271,9 +321,15 @@ impl<'a, 'm> Walker<'a, 'm, '_> {
         }
         let text = match (self.text, &self.html) {
             (Some(text), _) => text,
-            (None, Some(html)) => normalize_line_ends(mail_parser::decoders::html::html_to_text(html)),
+            (None, Some(html)) => {
+                normalize_line_ends(mail_parser::decoders::html::html_to_text(html))
+            }
             (None, None) => String::new(),
         };
-        Body { text, html: self.html, attachments: self.attachments }
+        Body {
+            text,
+            html: self.html,
+            attachments: self.attachments,
+        }
     }
 }

@@ -68,7 +68,14 @@ const EUC_JP_LABELS: &[&str] = &[
     "cseucpkdfmtjapanese",
 ];
 
-const ASCII_LABELS: &[&str] = &["us-ascii", "ascii", "ansi_x3.4-1968", "iso646-us", "us", "646"];
+const ASCII_LABELS: &[&str] = &[
+    "us-ascii",
+    "ascii",
+    "ansi_x3.4-1968",
+    "iso646-us",
+    "us",
+    "646",
+];
 
 /// A decoder chosen for a charset label.
 #[derive(Clone, Copy)]
@@ -308,8 +315,21 @@ mod tests {
     fn shift_jis_labels_decode_cp932() {
         // ① (NEC row 13), 髙 (IBM extension), 表 (0x5C trail byte).
         let bytes = b"\x87\x40\xFB\xFC\x95\x5C";
-        for label in ["Shift_JIS", "SHIFT-JIS", "x-sjis", "MS_Kanji", "CP932", "MS932", "Windows-31J", "csWindows31J"] {
-            assert_eq!(decode_label(bytes, label), ("①髙表".to_owned(), vec![]), "{label}");
+        for label in [
+            "Shift_JIS",
+            "SHIFT-JIS",
+            "x-sjis",
+            "MS_Kanji",
+            "CP932",
+            "MS932",
+            "Windows-31J",
+            "csWindows31J",
+        ] {
+            assert_eq!(
+                decode_label(bytes, label),
+                ("①髙表".to_owned(), vec![]),
+                "{label}"
+            );
         }
     }
 
@@ -317,27 +337,48 @@ mod tests {
     fn iso_2022_jp_labels_decode_cp50221() {
         // ① in NEC row 13 inside ESC $ B, then half-width ｱ after ESC ( I.
         let bytes = b"\x1b$B-!\x1b(I1\x1b(B";
-        for label in ["ISO-2022-JP", "iso-2022-jp-ms", "CP50220", "CP50221", "csISO2022JP", "ISO-2022-JP*ja"] {
-            assert_eq!(decode_label(bytes, label), ("①ｱ".to_owned(), vec![]), "{label}");
+        for label in [
+            "ISO-2022-JP",
+            "iso-2022-jp-ms",
+            "CP50220",
+            "CP50221",
+            "csISO2022JP",
+            "ISO-2022-JP*ja",
+        ] {
+            assert_eq!(
+                decode_label(bytes, label),
+                ("①ｱ".to_owned(), vec![]),
+                "{label}"
+            );
         }
     }
 
     #[test]
     fn euc_jp_labels_decode() {
         for label in ["EUC-JP", "x-euc-jp", "eucJP-ms", "CP51932"] {
-            assert_eq!(decode_label(b"\xbb\xb3\xc5\xc4", label), ("山田".to_owned(), vec![]), "{label}");
+            assert_eq!(
+                decode_label(b"\xbb\xb3\xc5\xc4", label),
+                ("山田".to_owned(), vec![]),
+                "{label}"
+            );
         }
     }
 
     #[test]
     fn joined_iso_2022_jp_words_decode_cleanly() {
         let bytes = b"\x1b$B;3\x1b(B\x1b$BED\x1b(B";
-        assert_eq!(decode_label(bytes, "ISO-2022-JP"), ("山田".to_owned(), vec![]));
+        assert_eq!(
+            decode_label(bytes, "ISO-2022-JP"),
+            ("山田".to_owned(), vec![])
+        );
     }
 
     #[test]
     fn utf7_uses_fallback_decoder() {
-        assert_eq!(decode_label(b"Hi Mom -+Jjo--!", "UTF-7"), ("Hi Mom -☺-!".to_owned(), vec![]));
+        assert_eq!(
+            decode_label(b"Hi Mom -+Jjo--!", "UTF-7"),
+            ("Hi Mom -☺-!".to_owned(), vec![])
+        );
     }
 
     #[test]
@@ -358,7 +399,10 @@ mod tests {
     fn unlabelled_euc_jp_is_guessed() {
         let bytes = b"\xa4\xb4\xc3\xed\xca\xb8\xa4\xa2\xa4\xea\xa4\xac\xa4\xc8\xa4\xa6\xa4\xb4\xa4\xb6\xa4\xa4\xa4\xde\xa4\xb9";
         let mut flags = Flags::default();
-        assert_eq!(decode(bytes, None, &mut flags), "ご注文ありがとうございます");
+        assert_eq!(
+            decode(bytes, None, &mut flags),
+            "ご注文ありがとうございます"
+        );
         assert_eq!(flags.to_vec(), [ParseFlag::CharsetGuessed]);
     }
 
@@ -373,26 +417,48 @@ mod tests {
     fn eight_bit_under_iso_2022_jp_is_guessed() {
         // EUC-JP bytes labelled ISO-2022-JP.
         let bytes = b"\xa5\xe1\xa1\xbc\xa5\xeb\xa4\xf2\xa4\xb4\xb3\xce\xc7\xa7\xa4\xaf\xa4\xc0\xa4\xb5\xa4\xa4";
-        assert_eq!(decode_label(bytes, "iso-2022-jp"), ("メールをご確認ください".to_owned(), vec![ParseFlag::CharsetGuessed]));
+        assert_eq!(
+            decode_label(bytes, "iso-2022-jp"),
+            (
+                "メールをご確認ください".to_owned(),
+                vec![ParseFlag::CharsetGuessed]
+            )
+        );
     }
 
     #[test]
     fn latin1_under_utf8_is_guessed() {
-        let (text, flags) = decode_label(b"Die Hasen und die Fr\xf6sche klagten \xfcber ihre mi\xdfliche Lage", "utf-8");
-        assert_eq!(text, "Die Hasen und die Frösche klagten über ihre mißliche Lage");
+        let (text, flags) = decode_label(
+            b"Die Hasen und die Fr\xf6sche klagten \xfcber ihre mi\xdfliche Lage",
+            "utf-8",
+        );
+        assert_eq!(
+            text,
+            "Die Hasen und die Frösche klagten über ihre mißliche Lage"
+        );
         assert_eq!(flags, [ParseFlag::CharsetGuessed]);
     }
 
     #[test]
     fn unlabelled_latin1_is_not_read_as_japanese() {
         let mut flags = Flags::default();
-        let text = decode(b"Die Hasen und die Fr\xf6sche klagten \xfcber ihre mi\xdfliche Lage", None, &mut flags);
-        assert_eq!(text, "Die Hasen und die Frösche klagten über ihre mißliche Lage");
+        let text = decode(
+            b"Die Hasen und die Fr\xf6sche klagten \xfcber ihre mi\xdfliche Lage",
+            None,
+            &mut flags,
+        );
+        assert_eq!(
+            text,
+            "Die Hasen und die Frösche klagten über ihre mißliche Lage"
+        );
     }
 
     #[test]
     fn outlook_utf7_label() {
-        assert_eq!(decode_label(b"Hi +Jjo-", "unicode-1-1-utf-7"), ("Hi ☺".to_owned(), vec![]));
+        assert_eq!(
+            decode_label(b"Hi +Jjo-", "unicode-1-1-utf-7"),
+            ("Hi ☺".to_owned(), vec![])
+        );
     }
 
     #[test]

@@ -22,7 +22,10 @@ impl ParsedDate {
     /// Returns the instant, reading a zone-less time in `assumed` zone.
     pub(crate) fn to_utc(self, assumed: FixedOffset) -> DateTime<Utc> {
         let zone = self.zone.unwrap_or(assumed);
-        let local = zone.from_local_datetime(&self.local).single().unwrap_or_else(|| zone.from_utc_datetime(&self.local));
+        let local = zone
+            .from_local_datetime(&self.local)
+            .single()
+            .unwrap_or_else(|| zone.from_utc_datetime(&self.local));
         local.with_timezone(&Utc)
     }
 }
@@ -36,7 +39,10 @@ pub(crate) fn parse_date(raw: &[u8]) -> Option<ParsedDate> {
     let text = text.trim();
 
     if let Ok(date) = DateTime::parse_from_rfc3339(text) {
-        return Some(ParsedDate { local: date.naive_local(), zone: Some(*date.offset()) });
+        return Some(ParsedDate {
+            local: date.naive_local(),
+            zone: Some(*date.offset()),
+        });
     }
     parse_tokens(text)
 }
@@ -71,7 +77,9 @@ struct Fields {
 
 fn parse_tokens(text: &str) -> Option<ParsedDate> {
     let mut fields = Fields::default();
-    let tokens = text.split(|c: char| c.is_whitespace() || c == ',').filter(|token| !token.is_empty());
+    let tokens = text
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|token| !token.is_empty());
 
     for token in tokens.take(16) {
         read_token(token, &mut fields)?;
@@ -91,7 +99,10 @@ fn parse_tokens(text: &str) -> Option<ParsedDate> {
 
     let year = full_year(year, year_digits);
     let date = NaiveDate::from_ymd_opt(year, fields.month?, day)?;
-    Some(ParsedDate { local: date.and_time(fields.time?), zone: fields.zone })
+    Some(ParsedDate {
+        local: date.and_time(fields.time?),
+        zone: fields.zone,
+    })
 }
 
 /// Reads one token into `fields`. Returns `None` for a token that cannot
@@ -132,7 +143,9 @@ fn read_token(token: &str, fields: &mut Fields) -> Option<()> {
         return Some(());
     }
     if let Some(offset) = zone_name_offset(token) {
-        fields.zone.get_or_insert(FixedOffset::east_opt(offset * 3600)?);
+        fields
+            .zone
+            .get_or_insert(FixedOffset::east_opt(offset * 3600)?);
         return Some(());
     }
     // An unknown zone name such as `CEST`: treated as no zone.
@@ -185,19 +198,43 @@ fn full_year(year: u32, digits: usize) -> i32 {
     }
 }
 
-const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
 
 fn month_number(token: &str) -> Option<u32> {
     let lower = token.to_ascii_lowercase();
     let prefix = lower.get(..3)?;
     let index = MONTHS.iter().position(|&month| month == prefix)?;
-    let full = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
-    (lower.len() == 3 || full[index].starts_with(&lower) || lower == "sept").then_some(index as u32 + 1)
+    let full = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    (lower.len() == 3 || full[index].starts_with(&lower) || lower == "sept")
+        .then_some(index as u32 + 1)
 }
 
 fn is_weekday(token: &str) -> bool {
     let lower = token.to_ascii_lowercase();
-    let days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+    let days = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
     lower.len() >= 3 && days.iter().any(|day| day.starts_with(&lower))
 }
 
@@ -244,7 +281,10 @@ mod tests {
         assert_eq!(utc("Fri, 04 Dec 2026 19:33:00 +0900"), expected);
         assert_eq!(utc("Fri, 4 Dec 26 19:33:00 +0900"), expected);
         assert_eq!(utc("4 Dec 2026 19:33:00 +0900 (JST)"), expected);
-        assert_eq!(utc(" Fri,\r\n 4 Dec 2026 19:33 +0900"), Some("2026-12-04T10:33:00+00:00".to_owned()));
+        assert_eq!(
+            utc(" Fri,\r\n 4 Dec 2026 19:33 +0900"),
+            Some("2026-12-04T10:33:00+00:00".to_owned())
+        );
         assert_eq!(utc("Friday, 4 December 2026 19:33:00 +0900"), expected);
         assert_eq!(utc("4-Dec-2026 19:33:00 +0900"), expected);
         assert_eq!(utc("2026-12-04T19:33:00+09:00"), expected);
@@ -252,33 +292,83 @@ mod tests {
 
     #[test]
     fn years() {
-        assert_eq!(utc("1 Jan 49 00:00:00 +0000"), Some("2049-01-01T00:00:00+00:00".to_owned()));
-        assert_eq!(utc("1 Jan 50 00:00:00 +0000"), Some("1950-01-01T00:00:00+00:00".to_owned()));
-        assert_eq!(utc("1 Jan 126 00:00:00 +0000"), Some("2026-01-01T00:00:00+00:00".to_owned()));
+        assert_eq!(
+            utc("1 Jan 49 00:00:00 +0000"),
+            Some("2049-01-01T00:00:00+00:00".to_owned())
+        );
+        assert_eq!(
+            utc("1 Jan 50 00:00:00 +0000"),
+            Some("1950-01-01T00:00:00+00:00".to_owned())
+        );
+        assert_eq!(
+            utc("1 Jan 126 00:00:00 +0000"),
+            Some("2026-01-01T00:00:00+00:00".to_owned())
+        );
     }
 
     #[test]
     fn obsolete_zones() {
-        assert_eq!(utc("4 Dec 2026 05:33:00 EST"), Some("2026-12-04T10:33:00+00:00".to_owned()));
-        assert_eq!(utc("4 Dec 2026 03:33:00 PDT"), Some("2026-12-04T10:33:00+00:00".to_owned()));
-        assert_eq!(utc("4 Dec 2026 10:33:00 GMT"), Some("2026-12-04T10:33:00+00:00".to_owned()));
-        assert_eq!(utc("4 Dec 2026 10:33:00 UT"), Some("2026-12-04T10:33:00+00:00".to_owned()));
-        assert_eq!(utc("4 Dec 2026 10:33:00 -0000"), Some("2026-12-04T10:33:00+00:00".to_owned()));
-        assert_eq!(utc("4 Dec 2026 10:33:00 Z"), Some("2026-12-04T10:33:00+00:00".to_owned()));
-        assert_eq!(utc("4 Dec 2026 10:33:00 A"), Some("2026-12-04T10:33:00+00:00".to_owned()));
-        assert_eq!(utc("4 Dec 2026 19:33:00 JST"), Some("2026-12-04T10:33:00+00:00".to_owned()));
+        assert_eq!(
+            utc("4 Dec 2026 05:33:00 EST"),
+            Some("2026-12-04T10:33:00+00:00".to_owned())
+        );
+        assert_eq!(
+            utc("4 Dec 2026 03:33:00 PDT"),
+            Some("2026-12-04T10:33:00+00:00".to_owned())
+        );
+        assert_eq!(
+            utc("4 Dec 2026 10:33:00 GMT"),
+            Some("2026-12-04T10:33:00+00:00".to_owned())
+        );
+        assert_eq!(
+            utc("4 Dec 2026 10:33:00 UT"),
+            Some("2026-12-04T10:33:00+00:00".to_owned())
+        );
+        assert_eq!(
+            utc("4 Dec 2026 10:33:00 -0000"),
+            Some("2026-12-04T10:33:00+00:00".to_owned())
+        );
+        assert_eq!(
+            utc("4 Dec 2026 10:33:00 Z"),
+            Some("2026-12-04T10:33:00+00:00".to_owned())
+        );
+        assert_eq!(
+            utc("4 Dec 2026 10:33:00 A"),
+            Some("2026-12-04T10:33:00+00:00".to_owned())
+        );
+        assert_eq!(
+            utc("4 Dec 2026 19:33:00 JST"),
+            Some("2026-12-04T10:33:00+00:00".to_owned())
+        );
     }
 
     #[test]
     fn zone_less_forms() {
-        assert_eq!(local("Fri Dec  4 19:33:00 2026"), Some("2026-12-04 19:33:00".to_owned()));
-        assert_eq!(local("4 Dec 2026 19:33:00"), Some("2026-12-04 19:33:00".to_owned()));
-        assert_eq!(local("4 Dec 2026 19:33:00 CEST"), Some("2026-12-04 19:33:00".to_owned()));
+        assert_eq!(
+            local("Fri Dec  4 19:33:00 2026"),
+            Some("2026-12-04 19:33:00".to_owned())
+        );
+        assert_eq!(
+            local("4 Dec 2026 19:33:00"),
+            Some("2026-12-04 19:33:00".to_owned())
+        );
+        assert_eq!(
+            local("4 Dec 2026 19:33:00 CEST"),
+            Some("2026-12-04 19:33:00".to_owned())
+        );
     }
 
     #[test]
     fn garbage_is_rejected() {
-        for raw in ["", " \r\n <HR>", "yesterday", "31 Feb 2026 10:00:00 +0000", "4 Dec 2026 25:00:00 +0000", "4 Dec 2026", "1 2 3 4 5"] {
+        for raw in [
+            "",
+            " \r\n <HR>",
+            "yesterday",
+            "31 Feb 2026 10:00:00 +0000",
+            "4 Dec 2026 25:00:00 +0000",
+            "4 Dec 2026",
+            "1 2 3 4 5",
+        ] {
             assert_eq!(parse_date(raw.as_bytes()), None, "{raw}");
         }
     }
@@ -287,6 +377,9 @@ mod tests {
     fn received_date() {
         let raw = b"from a by b with ESMTP id 1;\r\n\tFri, 04 Dec 2026 19:33:05 +0900 (JST)";
         let date = parse_received_date(raw).unwrap();
-        assert_eq!(date.to_utc(FixedOffset::east_opt(0).unwrap()).to_rfc3339(), "2026-12-04T10:33:05+00:00");
+        assert_eq!(
+            date.to_utc(FixedOffset::east_opt(0).unwrap()).to_rfc3339(),
+            "2026-12-04T10:33:05+00:00"
+        );
     }
 }

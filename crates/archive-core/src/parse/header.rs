@@ -35,7 +35,13 @@ impl HeaderContext {
     /// Guesses the charset of raw 8-bit bytes that are not UTF-8.
     pub(crate) fn guess(&self, bytes: &[u8]) -> &'static Encoding {
         match self.fallback {
-            Some(encoding) if encoding.decode_without_bom_handling_and_without_replacement(bytes).is_some() => encoding,
+            Some(encoding)
+                if encoding
+                    .decode_without_bom_handling_and_without_replacement(bytes)
+                    .is_some() =>
+            {
+                encoding
+            }
             _ => charset::guess_legacy(bytes),
         }
     }
@@ -49,7 +55,11 @@ pub(crate) fn decode_value(raw: &[u8], context: &HeaderContext, flags: &mut Flag
 
 /// Removes the line breaks of a folded value and trims it.
 pub(crate) fn unfold(raw: &[u8]) -> Vec<u8> {
-    let mut output: Vec<u8> = raw.iter().copied().filter(|&b| b != b'\r' && b != b'\n').collect();
+    let mut output: Vec<u8> = raw
+        .iter()
+        .copied()
+        .filter(|&b| b != b'\r' && b != b'\n')
+        .collect();
     let end = output.len() - output.trim_ascii_end().len();
     output.truncate(output.len() - end);
     let start = output.len() - output.trim_ascii_start().len();
@@ -119,7 +129,9 @@ impl<'a> EncodedWord<'a> {
     /// words must not contain whitespace.
     fn parse(text: &'a [u8], start: usize) -> Option<EncodedWord<'a>> {
         let rest = &text[start + 2..];
-        let charset_end = rest.iter().position(|&b| b == b'?' || b.is_ascii_whitespace())?;
+        let charset_end = rest
+            .iter()
+            .position(|&b| b == b'?' || b.is_ascii_whitespace())?;
         let charset = &rest[..charset_end];
         if charset.is_empty() || rest[charset_end] != b'?' {
             return None;
@@ -134,7 +146,12 @@ impl<'a> EncodedWord<'a> {
         if word_text.iter().any(u8::is_ascii_whitespace) {
             return None;
         }
-        Some(EncodedWord { charset, encoding, text: word_text, end: start + 2 + text_end + 2 })
+        Some(EncodedWord {
+            charset,
+            encoding,
+            text: word_text,
+            end: start + 2 + text_end + 2,
+        })
     }
 
     fn decode_bytes(&self, flags: &mut Flags) -> Vec<u8> {
@@ -163,7 +180,11 @@ impl PendingWords {
     fn push(&mut self, word: &EncodedWord<'_>, output: &mut String, flags: &mut Flags) {
         let label = String::from_utf8_lossy(word.charset);
         let label = label.split('*').next().unwrap_or_default();
-        if !self.charset.as_deref().is_some_and(|open| open.eq_ignore_ascii_case(label)) {
+        if !self
+            .charset
+            .as_deref()
+            .is_some_and(|open| open.eq_ignore_ascii_case(label))
+        {
             self.flush(output, flags);
             self.charset = Some(label.to_owned());
         }
@@ -214,12 +235,18 @@ mod tests {
 
     #[test]
     fn text_between_words_is_kept() {
-        assert_eq!(decode("Re: =?utf-8?q?a?= - =?utf-8?q?b?="), ("Re: a - b".to_owned(), vec![]));
+        assert_eq!(
+            decode("Re: =?utf-8?q?a?= - =?utf-8?q?b?="),
+            ("Re: a - b".to_owned(), vec![])
+        );
     }
 
     #[test]
     fn invalid_words_stay_literal() {
-        assert_eq!(decode("=?utf-8?x?abc?= =?utf-8?q?a b?="), ("=?utf-8?x?abc?= =?utf-8?q?a b?=".to_owned(), vec![]));
+        assert_eq!(
+            decode("=?utf-8?x?abc?= =?utf-8?q?a b?="),
+            ("=?utf-8?x?abc?= =?utf-8?q?a b?=".to_owned(), vec![])
+        );
     }
 
     #[test]
@@ -231,7 +258,8 @@ mod tests {
     fn raw_shift_jis_is_guessed() {
         let mut flags = Flags::default();
         // ご注文確認のお知らせ in Shift_JIS.
-        let raw = b"\x82\xb2\x92\x8d\x95\xb6\x8a\x6d\x94\x46\x82\xcc\x82\xa8\x92\x6d\x82\xe7\x82\xb9";
+        let raw =
+            b"\x82\xb2\x92\x8d\x95\xb6\x8a\x6d\x94\x46\x82\xcc\x82\xa8\x92\x6d\x82\xe7\x82\xb9";
         let text = decode_value(raw, &HeaderContext::default(), &mut flags);
         assert_eq!(text, "ご注文確認のお知らせ");
         assert_eq!(flags.to_vec(), [ParseFlag::EightBitHeader]);
@@ -239,7 +267,10 @@ mod tests {
 
     #[test]
     fn raw_iso_2022_jp_is_decoded() {
-        assert_eq!(decode("\x1b$B;3ED\x1b(B <a@b>"), ("山田 <a@b>".to_owned(), vec![]));
+        assert_eq!(
+            decode("\x1b$B;3ED\x1b(B <a@b>"),
+            ("山田 <a@b>".to_owned(), vec![])
+        );
     }
 
     #[test]

@@ -36,7 +36,10 @@ mod tests {
 
     #[test]
     fn bracketed_ids() {
-        assert_eq!(parse_message_id(b" <a@b> (comment)\r\n").as_deref(), Some("a@b"));
+        assert_eq!(
+            parse_message_id(b" <a@b> (comment)\r\n").as_deref(),
+            Some("a@b")
+        );
         assert_eq!(parse_id_list(b"<a@b>\r\n <c@d>"), ["a@b", "c@d"]);
     }
 

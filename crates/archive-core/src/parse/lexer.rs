@@ -25,8 +25,14 @@ impl<'a> Lexer<'a> {
     /// Creates a lexer. Shift_JIS pairs are kept together when the bytes
     /// are not UTF-8 and look like Shift_JIS.
     pub(crate) fn new(bytes: &'a [u8], context: &HeaderContext) -> Lexer<'a> {
-        let shift_jis = !bytes.is_ascii() && std::str::from_utf8(bytes).is_err() && context.guess(bytes) == SHIFT_JIS;
-        Lexer { bytes, pos: 0, shift_jis }
+        let shift_jis = !bytes.is_ascii()
+            && std::str::from_utf8(bytes).is_err()
+            && context.guess(bytes) == SHIFT_JIS;
+        Lexer {
+            bytes,
+            pos: 0,
+            shift_jis,
+        }
     }
 
     /// Returns the byte at the cursor.

@@ -92,7 +92,7 @@ pub fn summarize(
     recorded_at: DateTime<Utc>,
     options: &ParseOptions,
 ) -> Summary {
-    let block = HeaderBlock::scan(raw);
+    let block = HeaderBlock::scan(without_bom(raw));
     let context = HeaderContext::for_block(&block);
     let mut flags = Flags::default();
     let facts = header_facts(&block, &context, meta, recorded_at, options, &mut flags);
@@ -115,11 +115,21 @@ pub fn parse_message(
     recorded_at: DateTime<Utc>,
     options: &ParseOptions,
 ) -> Message {
-    let parsed = panic::catch_unwind(AssertUnwindSafe(|| parse_checked(raw, meta, recorded_at, options)));
+    let parsed = panic::catch_unwind(AssertUnwindSafe(|| {
+        parse_checked(raw, meta, recorded_at, options)
+    }));
     parsed.unwrap_or_else(|_| failed_message(raw, meta, recorded_at))
 }
 
-fn parse_checked(raw: &[u8], meta: &RecordMeta, recorded_at: DateTime<Utc>, options: &ParseOptions) -> Message {
+fn parse_checked(
+    raw: &[u8],
+    meta: &RecordMeta,
+    recorded_at: DateTime<Utc>,
+    options: &ParseOptions,
+) -> Message {
+    let id = ArchiveId::of(raw);
+    let size = raw.len() as u64;
+    let raw = without_bom(raw);
     let block = HeaderBlock::scan(raw);
     let context = HeaderContext::for_block(&block);
     let mut flags = Flags::default();
@@ -134,21 +144,35 @@ fn parse_checked(raw: &[u8], meta: &RecordMeta, recorded_at: DateTime<Utc>, opti
             value: decode_value(field.value, &context, &mut flags),
         })
         .collect();
-    let subject = block.get("Subject").map(|field| decode_value(field.value, &context, &mut flags));
+    let subject = block
+        .get("Subject")
+        .map(|field| decode_value(field.value, &context, &mut flags));
     let mut addresses = |name: &str| -> Vec<Mailbox> {
-        block.all(name).flat_map(|field| parse_address_list(field.value, &context, &mut flags)).collect()
+        block
+            .all(name)
+            .flat_map(|field| parse_address_list(field.value, &context, &mut flags))
+            .collect()
     };
     let from = addresses("From");
     let to = addresses("To");
     let cc = addresses("Cc");
     let bcc = addresses("Bcc");
     let reply_to = addresses("Reply-To");
-    let ids = |name: &str| block.get(name).map(|field| parse_id_list(field.value)).unwrap_or_default();
+    let ids = |name: &str| {
+        block
+            .get(name)
+            .map(|field| parse_id_list(field.value))
+            .unwrap_or_default()
+    };
 
-    let body = if block.is_empty() { text_only(raw, &mut flags) } else { extract_body(raw, &context, &mut flags) };
+    let body = if block.is_empty() {
+        text_only(raw, &mut flags)
+    } else {
+        extract_body(raw, &context, &mut flags)
+    };
 
     Message {
-        id: ArchiveId::of(raw),
+        id,
         message_id: facts.message_id,
         date: facts.date,
         date_source: facts.date_source,
@@ -168,8 +192,14 @@ fn parse_checked(raw: &[u8], meta: &RecordMeta, recorded_at: DateTime<Utc>, opti
         kind: facts.kind,
         meta: meta.clone(),
         recorded_at,
-        size: raw.len() as u64,
+        size,
     }
+}
+
+/// Skips a UTF-8 byte order mark, which some Windows tools write before
+/// the first header. The stored bytes keep it.
+fn without_bom(raw: &[u8]) -> &[u8] {
+    raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw)
 }
 
 /// The message returned when parsing panicked.
@@ -206,3 +236,35 @@ fn failed_message(raw: &[u8], meta: &RecordMeta, recorded_at: DateTime<Utc>) -> 
 #[cfg(test)]
 #[path = "../../tests/support/corpus.rs"]
 pub(crate) mod corpus;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_order_mark_before_headers_is_skipped() {
+        let raw = "\u{feff}From: <abuse@example.com>\r\nSubject: 報告\r\n\r\nbody\r\n".as_bytes();
+        let meta = RecordMeta::default();
+        let now = Utc::now();
+        let message = parse_message(raw, &meta, now, &ParseOptions::default());
+
+        assert_eq!(message.subject.as_deref(), Some("報告"));
+        assert_eq!(message.from[0].address, "abuse@example.com");
+        assert!(
+            !message.flags.contains(&ParseFlag::NoHeaders),
+            "{:?}",
+            message.flags
+        );
+        assert_eq!(
+            message.id,
+            ArchiveId::of(raw),
+            "the id covers the stored bytes"
+        );
+        assert_eq!(message.size, raw.len() as u64);
+        let summary = summarize(raw, &meta, now, &ParseOptions::default());
+        assert_eq!(
+            summary.flags,
+            vec![ParseFlag::DateMissing, ParseFlag::MessageIdMissing]
+        );
+    }
+}

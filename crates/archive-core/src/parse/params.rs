@@ -44,7 +44,10 @@ impl ContentHeader {
         let mut lexer = Lexer::new(&text, context);
         lexer.skip_cfws();
         let start = lexer.pos;
-        while lexer.peek().is_some_and(|b| b != b';' && b != b'(' && !b.is_ascii_whitespace()) {
+        while lexer
+            .peek()
+            .is_some_and(|b| b != b';' && b != b'(' && !b.is_ascii_whitespace())
+        {
             lexer.pos += 1;
         }
         let value = String::from_utf8_lossy(&text[start..lexer.pos]).to_ascii_lowercase();
@@ -65,7 +68,9 @@ impl ContentHeader {
 
     /// Returns the subtype after the slash (`plain`).
     pub(crate) fn subtype(&self) -> &str {
-        self.value.split_once('/').map_or("", |(_, subtype)| subtype)
+        self.value
+            .split_once('/')
+            .map_or("", |(_, subtype)| subtype)
     }
 
     /// Returns the plain value of parameter `name` as written, without
@@ -80,7 +85,9 @@ impl ContentHeader {
     /// Returns true when parameter `name` has an RFC 2231 form (`name*`,
     /// `name*0`, `name*0*`).
     pub(crate) fn has_extended(&self, name: &str) -> bool {
-        self.params.iter().any(|param| extended_index(&param.name, name).is_some())
+        self.params
+            .iter()
+            .any(|param| extended_index(&param.name, name).is_some())
     }
 
     /// Decodes the RFC 2231 form of parameter `name`.
@@ -120,15 +127,26 @@ impl ContentHeader {
 
     /// Decodes the plain form of parameter `name`: encoded words, raw 8-bit
     /// text and raw ISO-2022-JP are decoded as in other headers.
-    pub(crate) fn plain_param(&self, name: &str, context: &HeaderContext, flags: &mut Flags) -> Option<String> {
+    pub(crate) fn plain_param(
+        &self,
+        name: &str,
+        context: &HeaderContext,
+        flags: &mut Flags,
+    ) -> Option<String> {
         let param = self.params.iter().find(|param| param.name == name)?;
         Some(decode_text(&param.value, context, flags))
     }
 
     /// Returns the decoded parameter `name`, preferring its RFC 2231 form.
     #[cfg(test)]
-    pub(crate) fn param(&self, name: &str, context: &HeaderContext, flags: &mut Flags) -> Option<String> {
-        self.extended_param(name, flags).or_else(|| self.plain_param(name, context, flags))
+    pub(crate) fn param(
+        &self,
+        name: &str,
+        context: &HeaderContext,
+        flags: &mut Flags,
+    ) -> Option<String> {
+        self.extended_param(name, flags)
+            .or_else(|| self.plain_param(name, context, flags))
     }
 }
 
@@ -144,7 +162,8 @@ fn read_param(lexer: &mut Lexer<'_>) -> Option<Param> {
     while lexer.peek().is_some_and(|b| b != b'=' && b != b';') {
         lexer.pos += 1;
     }
-    let name = String::from_utf8_lossy(lexer.bytes[start..lexer.pos].trim_ascii()).to_ascii_lowercase();
+    let name =
+        String::from_utf8_lossy(lexer.bytes[start..lexer.pos].trim_ascii()).to_ascii_lowercase();
     if lexer.peek() != Some(b'=') {
         return None;
     }
@@ -202,7 +221,11 @@ fn extended_index(param_name: &str, name: &str) -> Option<(u32, bool)> {
 /// Splits `charset'language'value`. Without two quotes the whole input is
 /// the value and there is no charset.
 fn split_charset_prefix(value: &[u8]) -> (Option<&[u8]>, &[u8]) {
-    let mut quotes = value.iter().enumerate().filter(|&(_, &b)| b == b'\'').map(|(i, _)| i);
+    let mut quotes = value
+        .iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == b'\'')
+        .map(|(i, _)| i);
     match (quotes.next(), quotes.next()) {
         (Some(first), Some(second)) => (Some(&value[..first]), &value[second + 1..]),
         _ => (None, value),
@@ -220,7 +243,8 @@ mod tests {
 
     #[test]
     fn type_and_quoted_params() {
-        let header = ContentHeader::parse(b" Text/Plain; charset=\"ISO-2022-JP\"; format=flowed\r\n");
+        let header =
+            ContentHeader::parse(b" Text/Plain; charset=\"ISO-2022-JP\"; format=flowed\r\n");
         assert_eq!(header.value, "text/plain");
         assert_eq!(header.main_type(), "text");
         assert_eq!(header.subtype(), "plain");
@@ -232,7 +256,10 @@ mod tests {
     fn comment_after_value() {
         let header = ContentHeader::parse(b"text/plain; charset=us-ascii (Plain text)");
         assert_eq!(header.raw_param("charset").as_deref(), Some("us-ascii"));
-        assert_eq!(param(b"a; name=report(1).pdf", "name").as_deref(), Some("report(1).pdf"));
+        assert_eq!(
+            param(b"a; name=report(1).pdf", "name").as_deref(),
+            Some("report(1).pdf")
+        );
     }
 
     #[test]

@@ -30,7 +30,12 @@ impl PartInfo {
     /// Reads the headers of `part`. `default_type` applies when the part
     /// has no valid `Content-Type`: `message/rfc822` inside
     /// multipart/digest, else `text/plain` (RFC 2046).
-    pub(crate) fn read(buffer: &[u8], part: &MessagePart<'_>, default_type: &str, context: &HeaderContext) -> PartInfo {
+    pub(crate) fn read(
+        buffer: &[u8],
+        part: &MessagePart<'_>,
+        default_type: &str,
+        context: &HeaderContext,
+    ) -> PartInfo {
         let end = (part.offset_body as usize).min(buffer.len());
         let start = (part.offset_header as usize).min(end);
         let block = HeaderBlock::scan(&buffer[start..end]);
@@ -44,9 +49,17 @@ impl PartInfo {
         }
         PartInfo {
             content_type,
-            disposition: block.get("Content-Disposition").map(|field| ContentHeader::parse_with(field.value, context)),
-            encoding: block.get("Content-Transfer-Encoding").map_or(TransferEncoding::Identity, |field| TransferEncoding::parse(field.value)),
-            content_id: block.get("Content-ID").and_then(|field| parse_message_id(field.value)),
+            disposition: block
+                .get("Content-Disposition")
+                .map(|field| ContentHeader::parse_with(field.value, context)),
+            encoding: block
+                .get("Content-Transfer-Encoding")
+                .map_or(TransferEncoding::Identity, |field| {
+                    TransferEncoding::parse(field.value)
+                }),
+            content_id: block
+                .get("Content-ID")
+                .and_then(|field| parse_message_id(field.value)),
         }
     }
 
@@ -67,12 +80,16 @@ impl PartInfo {
 
     /// Returns true for `Content-Disposition: attachment`.
     pub(crate) fn is_attachment(&self) -> bool {
-        self.disposition.as_ref().is_some_and(|disposition| disposition.value == "attachment")
+        self.disposition
+            .as_ref()
+            .is_some_and(|disposition| disposition.value == "attachment")
     }
 
     /// Returns true for `Content-Disposition: inline`.
     pub(crate) fn is_inline(&self) -> bool {
-        self.disposition.as_ref().is_some_and(|disposition| disposition.value == "inline")
+        self.disposition
+            .as_ref()
+            .is_some_and(|disposition| disposition.value == "inline")
     }
 
     /// Returns the `charset` parameter.
@@ -97,12 +114,22 @@ impl PartInfo {
     }
 
     /// Returns the content after transfer decoding.
-    pub(crate) fn decode_content(&self, buffer: &[u8], part: &MessagePart<'_>, flags: &mut Flags) -> Vec<u8> {
+    pub(crate) fn decode_content(
+        &self,
+        buffer: &[u8],
+        part: &MessagePart<'_>,
+        flags: &mut Flags,
+    ) -> Vec<u8> {
         self.encoding.decode(part_content(buffer, part), flags)
     }
 
     /// Decodes the content to text with the part's charset.
-    pub(crate) fn decode_text(&self, buffer: &[u8], part: &MessagePart<'_>, flags: &mut Flags) -> String {
+    pub(crate) fn decode_text(
+        &self,
+        buffer: &[u8],
+        part: &MessagePart<'_>,
+        flags: &mut Flags,
+    ) -> String {
         let content = self.decode_content(buffer, part, flags);
         charset::decode(&content, self.charset().as_deref(), flags)
     }
@@ -185,6 +212,9 @@ mod tests {
 
     #[test]
     fn line_ends_are_normalized() {
-        assert_eq!(normalize_line_ends("a\r\nb\r\r\nc\rd\n".to_owned()), "a\nb\nc\rd\n");
+        assert_eq!(
+            normalize_line_ends("a\r\nb\r\r\nc\rd\n".to_owned()),
+            "a\nb\nc\rd\n"
+        );
     }
 }

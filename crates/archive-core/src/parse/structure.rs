@@ -28,8 +28,11 @@ pub(crate) const MAX_DEPTH: usize = 32;
 /// delimiters of one nested multipart.
 const MAX_REPAIRS: usize = 8;
 
-static PARSER: LazyLock<MessageParser> =
-    LazyLock::new(|| MessageParser::new().with_mime_headers().default_header_ignore());
+static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+    MessageParser::new()
+        .with_mime_headers()
+        .default_header_ignore()
+});
 
 /// Parses the MIME tree of `raw` and calls `visit` with the bytes the part
 /// offsets refer to and the tree. Returns `None` when `raw` has no header
@@ -43,7 +46,11 @@ pub(crate) fn with_tree<R>(
     let mut repairs = 0;
     loop {
         let message = PARSER.parse(&buffer[..])?;
-        let repair = if repairs < MAX_REPAIRS { find_repair(&buffer, &message) } else { None };
+        let repair = if repairs < MAX_REPAIRS {
+            find_repair(&buffer, &message)
+        } else {
+            None
+        };
         match repair {
             None => {
                 let result = visit(&buffer, &message, flags);
@@ -77,7 +84,10 @@ pub(crate) fn boundary_of<'a>(part: &'a MessagePart<'_>) -> Option<&'a str> {
 /// part appears after its body start.
 pub(crate) fn has_closing_delimiter(buffer: &[u8], part: &MessagePart<'_>, boundary: &str) -> bool {
     let start = (part.offset_body as usize).min(buffer.len());
-    let end = (part.offset_end as usize).saturating_add(boundary.len() + 4).min(buffer.len()).max(start);
+    let end = (part.offset_end as usize)
+        .saturating_add(boundary.len() + 4)
+        .min(buffer.len())
+        .max(start);
     let closing = [b"--", boundary.as_bytes(), b"--"].concat();
     memmem::find(&buffer[start..end], &closing).is_some()
 }
@@ -98,13 +108,20 @@ fn find_repair(buffer: &[u8], message: &Message<'_>) -> Option<(usize, Vec<u8>)>
     while let Some((id, boundaries)) = stack.pop() {
         let part = message.parts.get(id as usize)?;
         if let PartType::Multipart(children) = &part.body {
-            let Some(boundary) = boundary_of(part) else { continue };
+            let Some(boundary) = boundary_of(part) else {
+                continue;
+            };
             if boundaries.len() >= MAX_DEPTH {
                 continue;
             }
             let mut inner = boundaries.clone();
             inner.push(boundary);
-            stack.extend(children.iter().filter(|&&child| child > id).map(|&child| (child, inner.clone())));
+            stack.extend(
+                children
+                    .iter()
+                    .filter(|&&child| child > id)
+                    .map(|&child| (child, inner.clone())),
+            );
         } else if part.is_encoding_problem
             && part.offset_end as usize >= buffer.len()
             && boundaries.len() >= 2
@@ -119,7 +136,11 @@ fn find_repair(buffer: &[u8], message: &Message<'_>) -> Option<(usize, Vec<u8>)>
 /// For a part inside the multiparts with `boundaries` (outermost first):
 /// finds the first delimiter line of an outer multipart in its content, and
 /// builds the closing delimiters of every multipart inside that one.
-fn closing_repair(buffer: &[u8], part: &MessagePart<'_>, boundaries: &[&str]) -> Option<(usize, Vec<u8>)> {
+fn closing_repair(
+    buffer: &[u8],
+    part: &MessagePart<'_>,
+    boundaries: &[&str],
+) -> Option<(usize, Vec<u8>)> {
     let start = (part.offset_body as usize).min(buffer.len());
     let content = &buffer[start..];
 
@@ -133,7 +154,11 @@ fn closing_repair(buffer: &[u8], part: &MessagePart<'_>, boundaries: &[&str]) ->
     if offset > start && buffer[offset - 1] == b'\r' {
         offset -= 1;
     }
-    let line_end: &[u8] = if buffer[offset] == b'\r' { b"\r\n" } else { b"\n" };
+    let line_end: &[u8] = if buffer[offset] == b'\r' {
+        b"\r\n"
+    } else {
+        b"\n"
+    };
     let mut insertion = Vec::new();
     for boundary in boundaries[outer + 1..].iter().rev() {
         insertion.extend_from_slice(line_end);
@@ -161,7 +186,8 @@ fn drop_iteratively(message: Message<'_>) {
     while let Some(mut message) = pending.pop() {
         for part in &mut message.parts {
             if matches!(part.body, PartType::Message(_))
-                && let PartType::Message(nested) = std::mem::replace(&mut part.body, PartType::Multipart(Vec::new()))
+                && let PartType::Message(nested) =
+                    std::mem::replace(&mut part.body, PartType::Multipart(Vec::new()))
             {
                 pending.push(nested);
             }

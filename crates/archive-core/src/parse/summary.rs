@@ -35,20 +35,37 @@ pub(crate) fn header_facts(
         flags.add(ParseFlag::NoHeaders);
     }
 
-    let message_id = block.get("Message-ID").and_then(|field| parse_message_id(field.value));
+    let message_id = block
+        .get("Message-ID")
+        .and_then(|field| parse_message_id(field.value));
     if message_id.is_none() {
         flags.add(ParseFlag::MessageIdMissing);
     }
 
     let (date, date_source) = effective_date(block, meta, recorded_at, options, flags);
-    let kind = meta.kind.clone().or_else(|| kind_from_headers(block, context, options, flags));
-    HeaderFacts { message_id, date, date_source, kind }
+    let kind = meta
+        .kind
+        .clone()
+        .or_else(|| kind_from_headers(block, context, options, flags));
+    HeaderFacts {
+        message_id,
+        date,
+        date_source,
+        kind,
+    }
 }
+
+/// How far after `recorded_at` a `Date` header may lie before it counts as
+/// invalid. Sent mail is recorded at or after its date; a date years ahead
+/// (year 3609 occurs in real test mail) would otherwise sort it first
+/// forever.
+const MAX_DATE_AHEAD_DAYS: i64 = 366;
 
 /// Picks the message date. The `Date` header counts with its own zone. A
 /// zone-less `Date` is read in the zone of the newest `Received` stamp, else
-/// in `options.default_zone`. When `Date` is missing or invalid, the newest
-/// `Received` stamp, `meta.received_at` and `recorded_at` follow in turn.
+/// in `options.default_zone`. When `Date` is missing, invalid or more than
+/// [`MAX_DATE_AHEAD_DAYS`] after `recorded_at`, the newest `Received`
+/// stamp, `meta.received_at` and `recorded_at` follow in turn.
 fn effective_date(
     block: &HeaderBlock<'_>,
     meta: &RecordMeta,
@@ -63,18 +80,31 @@ fn effective_date(
         .filter_map(|field| parse_received_date(field.value))
         .find(|stamp| stamp.zone.is_some());
 
+    let latest = recorded_at + chrono::Duration::days(MAX_DATE_AHEAD_DAYS);
     match block.get("Date").map(|field| parse_date(field.value)) {
-        Some(Some(date)) if date.zone.is_some() => return (date.to_utc(options.default_zone), DateSource::Header),
         Some(Some(date)) => {
-            flags.add(ParseFlag::DateWithoutZone);
-            let zone = received.and_then(|stamp| stamp.zone).unwrap_or(options.default_zone);
-            return (date.to_utc(zone), DateSource::HeaderAssumedZone);
+            let (instant, source) = match date.zone {
+                Some(_) => (date.to_utc(options.default_zone), DateSource::Header),
+                None => {
+                    let zone = received
+                        .and_then(|stamp| stamp.zone)
+                        .unwrap_or(options.default_zone);
+                    (date.to_utc(zone), DateSource::HeaderAssumedZone)
+                }
+            };
+            if instant <= latest {
+                if source == DateSource::HeaderAssumedZone {
+                    flags.add(ParseFlag::DateWithoutZone);
+                }
+                return (instant, source);
+            }
+            flags.add(ParseFlag::DateInvalid);
         }
         Some(None) => flags.add(ParseFlag::DateInvalid),
         None => flags.add(ParseFlag::DateMissing),
     }
 
-    if let Some(stamp) = received {
+    if let Some(stamp) = received.filter(|stamp| stamp.to_utc(options.default_zone) <= latest) {
         return (stamp.to_utc(options.default_zone), DateSource::Received);
     }
     match meta.received_at {
@@ -96,4 +126,44 @@ fn kind_from_headers(
         let value = decode_value(field.value, context, flags);
         (!value.is_empty()).then_some(value)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(raw: &str, recorded_at: &str) -> (DateTime<Utc>, DateSource, Vec<ParseFlag>) {
+        let recorded_at = DateTime::parse_from_rfc3339(recorded_at).unwrap().to_utc();
+        let block = HeaderBlock::scan(raw.as_bytes());
+        let context = HeaderContext::for_block(&block);
+        let mut flags = Flags::default();
+        let facts = header_facts(
+            &block,
+            &context,
+            &RecordMeta::default(),
+            recorded_at,
+            &ParseOptions::default(),
+            &mut flags,
+        );
+        (facts.date, facts.date_source, flags.to_vec())
+    }
+
+    #[test]
+    fn date_far_after_recording_is_invalid() {
+        let raw = "Received: from a by b; Fri, 04 Dec 2026 19:33:05 +0900\r\n\
+                   Date: Thu, 30 Jun 3609 09:33:50 +0000\r\nMessage-ID: <x@y>\r\n\r\n";
+        let (date, source, flags) = summary(raw, "2026-12-05T00:00:00Z");
+        assert_eq!(date.to_rfc3339(), "2026-12-04T10:33:05+00:00");
+        assert_eq!(source, DateSource::Received);
+        assert_eq!(flags, vec![ParseFlag::DateInvalid]);
+    }
+
+    #[test]
+    fn date_shortly_after_recording_is_kept() {
+        let raw = "Date: Thu, 31 Dec 2026 23:00:00 +0900\r\nMessage-ID: <x@y>\r\n\r\n";
+        let (date, source, flags) = summary(raw, "2026-12-04T00:00:00Z");
+        assert_eq!(date.to_rfc3339(), "2026-12-31T14:00:00+00:00");
+        assert_eq!(source, DateSource::Header);
+        assert!(flags.is_empty(), "{flags:?}");
+    }
 }

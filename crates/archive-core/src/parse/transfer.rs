@@ -21,7 +21,10 @@ impl TransferEncoding {
     /// Reads a raw `Content-Transfer-Encoding` value. Case, whitespace and a
     /// trailing comment are ignored.
     pub(crate) fn parse(raw: &[u8]) -> TransferEncoding {
-        let end = raw.iter().position(|&b| b == b'(' || b == b';').unwrap_or(raw.len());
+        let end = raw
+            .iter()
+            .position(|&b| b == b'(' || b == b';')
+            .unwrap_or(raw.len());
         let value = raw[..end].trim_ascii();
         if value.eq_ignore_ascii_case(b"base64") {
             TransferEncoding::Base64
@@ -86,7 +89,10 @@ pub(crate) fn decode_base64(input: &[u8], flags: &mut Flags) -> Vec<u8> {
                         output.push(group[0] << 2 | group[1] >> 4);
                         padding_expected = 1;
                     }
-                    _ => output.extend_from_slice(&[group[0] << 2 | group[1] >> 4, group[1] << 4 | group[2] >> 2]),
+                    _ => output.extend_from_slice(&[
+                        group[0] << 2 | group[1] >> 4,
+                        group[1] << 4 | group[2] >> 2,
+                    ]),
                 }
                 count = 0;
                 after_padding = true;
@@ -113,7 +119,8 @@ pub(crate) fn decode_base64(input: &[u8], flags: &mut Flags) -> Vec<u8> {
         1 => invalid = true,
         _ if after_padding => invalid = true,
         2 => output.push(group[0] << 2 | group[1] >> 4),
-        _ => output.extend_from_slice(&[group[0] << 2 | group[1] >> 4, group[1] << 4 | group[2] >> 2]),
+        _ => output
+            .extend_from_slice(&[group[0] << 2 | group[1] >> 4, group[1] << 4 | group[2] >> 2]),
     }
     if invalid {
         flags.add(ParseFlag::InvalidBase64);
@@ -303,19 +310,31 @@ mod tests {
 
     #[test]
     fn quoted_printable_soft_breaks() {
-        assert_eq!(quoted_printable(b"=E5=B9=\r\n=B4"), ("年".as_bytes().to_vec(), false));
-        assert_eq!(quoted_printable(b"a=\nb= \t\r\nc"), (b"abc".to_vec(), false));
+        assert_eq!(
+            quoted_printable(b"=E5=B9=\r\n=B4"),
+            ("年".as_bytes().to_vec(), false)
+        );
+        assert_eq!(
+            quoted_printable(b"a=\nb= \t\r\nc"),
+            (b"abc".to_vec(), false)
+        );
     }
 
     #[test]
     fn quoted_printable_invalid_escapes() {
         assert_eq!(quoted_printable(b"a=XYb=4"), (b"a=XYb=4".to_vec(), true));
-        assert_eq!(quoted_printable(b"100% =3d ok="), (b"100% = ok=".to_vec(), true));
+        assert_eq!(
+            quoted_printable(b"100% =3d ok="),
+            (b"100% = ok=".to_vec(), true)
+        );
     }
 
     #[test]
     fn quoted_printable_trailing_blanks() {
-        assert_eq!(quoted_printable(b"a  \r\nb\t\nc "), (b"a\r\nb\nc ".to_vec(), false));
+        assert_eq!(
+            quoted_printable(b"a  \r\nb\t\nc "),
+            (b"a\r\nb\nc ".to_vec(), false)
+        );
     }
 
     #[test]
@@ -330,8 +349,14 @@ mod tests {
 
     #[test]
     fn transfer_encoding_names() {
-        assert_eq!(TransferEncoding::parse(b" Base64\r\n"), TransferEncoding::Base64);
-        assert_eq!(TransferEncoding::parse(b"quoted-printable (x)"), TransferEncoding::QuotedPrintable);
+        assert_eq!(
+            TransferEncoding::parse(b" Base64\r\n"),
+            TransferEncoding::Base64
+        );
+        assert_eq!(
+            TransferEncoding::parse(b"quoted-printable (x)"),
+            TransferEncoding::QuotedPrintable
+        );
         assert_eq!(TransferEncoding::parse(b"8bit"), TransferEncoding::Identity);
     }
 }

@@ -64,8 +64,14 @@ impl Storage for MemoryStorage {
                 },
             };
             offset += length;
-            state.partitions.entry(partition.clone()).or_default().push(listed);
-            state.entries.insert(entry.info.id, (partition.clone(), entry));
+            state
+                .partitions
+                .entry(partition.clone())
+                .or_default()
+                .push(listed);
+            state
+                .entries
+                .insert(entry.info.id, (partition.clone(), entry));
             outcome.stored += 1;
         }
 

@@ -58,7 +58,11 @@ pub struct Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at offset {} ({} bytes)", self.pack, self.offset, self.length)
+        write!(
+            f,
+            "{} at offset {} ({} bytes)",
+            self.pack, self.offset, self.length
+        )
     }
 }
 

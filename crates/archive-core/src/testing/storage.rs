@@ -51,8 +51,11 @@ impl StorageFixture for MemoryFixture {
 
 /// Returns the partition `class/2026-12-DD`.
 pub fn partition(class: &str, day: u32) -> Partition {
-    Partition::new(class, NaiveDate::from_ymd_opt(2026, 12, day).expect("valid day"))
-        .expect("valid class")
+    Partition::new(
+        class,
+        NaiveDate::from_ymd_opt(2026, 12, day).expect("valid day"),
+    )
+    .expect("valid class")
 }
 
 /// Builds a pack entry for `raw` with a real compressed frame.
@@ -95,10 +98,16 @@ pub async fn put_then_get(fixture: &dyn StorageFixture) {
     let storage = fixture.open().await;
     let batch = entries("get", 3);
 
-    let outcome = storage.put(&partition("default", 4), batch.clone()).await.unwrap();
+    let outcome = storage
+        .put(&partition("default", 4), batch.clone())
+        .await
+        .unwrap();
     assert_eq!(outcome.stored, 3, "all new entries are stored");
     assert_eq!(outcome.skipped, 0);
-    assert!(outcome.pack.is_some(), "a pack is named when entries are stored");
+    assert!(
+        outcome.pack.is_some(),
+        "a pack is named when entries are stored"
+    );
 
     for expected in &batch {
         let got = storage.get(&expected.info.id).await.unwrap();
@@ -110,7 +119,10 @@ pub async fn put_then_get(fixture: &dyn StorageFixture) {
 /// `get` of an unknown id is `NotFound` and `contains` is false.
 pub async fn missing_is_not_found(fixture: &dyn StorageFixture) {
     let storage = fixture.open().await;
-    storage.put(&partition("default", 4), entries("present", 1)).await.unwrap();
+    storage
+        .put(&partition("default", 4), entries("present", 1))
+        .await
+        .unwrap();
     let unknown = ArchiveId::of(b"never stored");
 
     let error = storage.get(&unknown).await.unwrap_err();
@@ -127,9 +139,15 @@ pub async fn contains_stored_ids(fixture: &dyn StorageFixture) {
     let batch = entries("contains", 2);
     assert!(!storage.contains(&batch[0].info.id).await.unwrap());
 
-    storage.put(&partition("default", 4), batch.clone()).await.unwrap();
+    storage
+        .put(&partition("default", 4), batch.clone())
+        .await
+        .unwrap();
     for id in ids(&batch) {
-        assert!(storage.contains(&id).await.unwrap(), "stored id {id} is contained");
+        assert!(
+            storage.contains(&id).await.unwrap(),
+            "stored id {id} is contained"
+        );
     }
 }
 
@@ -144,7 +162,11 @@ pub async fn put_is_idempotent(fixture: &dyn StorageFixture) {
     assert_eq!(second.stored, 0, "nothing new on the second put");
     assert_eq!(second.skipped, 4, "every entry is reported as skipped");
     assert_eq!(second.pack, None, "no pack is written for known entries");
-    assert_eq!(listed_ids(storage.as_ref(), &day).await, ids(&batch), "one copy each");
+    assert_eq!(
+        listed_ids(storage.as_ref(), &day).await,
+        ids(&batch),
+        "one copy each"
+    );
 }
 
 /// A batch mixing known and new ids stores only the new ones.
@@ -163,10 +185,16 @@ pub async fn put_skips_known_ids(fixture: &dyn StorageFixture) {
 /// An empty batch writes nothing and creates no partition.
 pub async fn empty_put_is_noop(fixture: &dyn StorageFixture) {
     let storage = fixture.open().await;
-    let outcome = storage.put(&partition("default", 6), Vec::new()).await.unwrap();
+    let outcome = storage
+        .put(&partition("default", 6), Vec::new())
+        .await
+        .unwrap();
     assert_eq!(outcome.stored, 0);
     assert_eq!(outcome.pack, None);
-    assert!(storage.partitions().await.unwrap().is_empty(), "no partition appears");
+    assert!(
+        storage.partitions().await.unwrap().is_empty(),
+        "no partition appears"
+    );
 }
 
 /// `list` returns exactly a partition's entries in store order, with
@@ -184,12 +212,24 @@ pub async fn list_is_exact_and_ordered(fixture: &dyn StorageFixture) {
     let listed = storage.list(&day).await.unwrap();
     let expected: Vec<ArchiveId> = ids(&first).into_iter().chain(ids(&second)).collect();
     let got: Vec<ArchiveId> = listed.iter().map(|entry| entry.info.id).collect();
-    assert_eq!(got, expected, "entries of this partition only, in store order");
+    assert_eq!(
+        got, expected,
+        "entries of this partition only, in store order"
+    );
     for entry in &listed {
-        assert!(!entry.location.pack.is_empty(), "every entry names its pack");
+        assert!(
+            !entry.location.pack.is_empty(),
+            "every entry names its pack"
+        );
         assert!(entry.location.length > 0, "every entry has a frame length");
     }
-    assert!(storage.list(&partition("default", 30)).await.unwrap().is_empty());
+    assert!(
+        storage
+            .list(&partition("default", 30))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// `partitions` lists exactly the non-empty partitions, sorted.
@@ -201,7 +241,10 @@ pub async fn partitions_are_sorted(fixture: &dyn StorageFixture) {
         partition("marketing", 1),
     ];
     for (n, part) in expected.iter().rev().enumerate() {
-        storage.put(part, entries(&format!("parts{n}"), 1)).await.unwrap();
+        storage
+            .put(part, entries(&format!("parts{n}"), 1))
+            .await
+            .unwrap();
     }
     assert_eq!(storage.partitions().await.unwrap(), expected);
 }
@@ -217,16 +260,30 @@ pub async fn delete_partition_is_exact(fixture: &dyn StorageFixture) {
     storage.put(&doomed, gone[2..].to_vec()).await.unwrap();
     storage.put(&kept, stay.clone()).await.unwrap();
 
-    assert_eq!(storage.delete_partition(&doomed).await.unwrap(), 3, "count of deleted messages");
+    assert_eq!(
+        storage.delete_partition(&doomed).await.unwrap(),
+        3,
+        "count of deleted messages"
+    );
     assert_eq!(storage.partitions().await.unwrap(), vec![kept.clone()]);
     for id in ids(&gone) {
-        assert!(!storage.contains(&id).await.unwrap(), "deleted id {id} is gone");
-        assert!(matches!(storage.get(&id).await, Err(StorageError::NotFound { .. })));
+        assert!(
+            !storage.contains(&id).await.unwrap(),
+            "deleted id {id} is gone"
+        );
+        assert!(matches!(
+            storage.get(&id).await,
+            Err(StorageError::NotFound { .. })
+        ));
     }
     for id in ids(&stay) {
         assert!(storage.get(&id).await.is_ok(), "other partitions keep {id}");
     }
-    assert_eq!(storage.delete_partition(&doomed).await.unwrap(), 0, "second delete is empty");
+    assert_eq!(
+        storage.delete_partition(&doomed).await.unwrap(),
+        0,
+        "second delete is empty"
+    );
 }
 
 /// A deleted message can be stored again.
@@ -255,11 +312,20 @@ pub async fn frames_are_opaque(fixture: &dyn StorageFixture, caps: Capabilities)
     large.frame = Bytes::from(noise);
 
     storage
-        .put(&partition("default", 13), vec![binary.clone(), large.clone()])
+        .put(
+            &partition("default", 13),
+            vec![binary.clone(), large.clone()],
+        )
         .await
         .unwrap();
-    assert_eq!(storage.get(&binary.info.id).await.unwrap().frame, binary.frame);
-    assert_eq!(storage.get(&large.info.id).await.unwrap().frame, large.frame);
+    assert_eq!(
+        storage.get(&binary.info.id).await.unwrap().frame,
+        binary.frame
+    );
+    assert_eq!(
+        storage.get(&large.info.id).await.unwrap().frame,
+        large.frame
+    );
 }
 
 /// Every `EntryInfo` field survives, including absent and non-ASCII ones.
@@ -271,9 +337,18 @@ pub async fn entry_info_round_trips(fixture: &dyn StorageFixture) {
     let without = entry_for(b"\r\n", None);
 
     let day = partition("default", 14);
-    storage.put(&day, vec![with_key.clone(), without.clone()]).await.unwrap();
-    assert_eq!(storage.get(&with_key.info.id).await.unwrap().info, with_key.info);
-    assert_eq!(storage.get(&without.info.id).await.unwrap().info, without.info);
+    storage
+        .put(&day, vec![with_key.clone(), without.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        storage.get(&with_key.info.id).await.unwrap().info,
+        with_key.info
+    );
+    assert_eq!(
+        storage.get(&without.info.id).await.unwrap().info,
+        without.info
+    );
     let listed = storage.list(&day).await.unwrap();
     assert_eq!(listed[0].info, with_key.info, "list carries the same facts");
 }
@@ -286,7 +361,10 @@ pub async fn concurrent_puts(fixture: &dyn StorageFixture) {
         let storage = storage.clone();
         tasks.push(tokio::spawn(async move {
             let batch = entries(&format!("concurrent{n}"), 20);
-            storage.put(&partition("default", 1 + n % 3), batch.clone()).await.unwrap();
+            storage
+                .put(&partition("default", 1 + n % 3), batch.clone())
+                .await
+                .unwrap();
             batch
         }));
     }
@@ -317,7 +395,10 @@ pub async fn survives_reopen(fixture: &dyn StorageFixture) {
     assert_eq!(storage.partitions().await.unwrap(), vec![day.clone()]);
     assert_eq!(listed_ids(storage.as_ref(), &day).await, ids(&batch));
     for expected in &batch {
-        assert_eq!(storage.get(&expected.info.id).await.unwrap().frame, expected.frame);
+        assert_eq!(
+            storage.get(&expected.info.id).await.unwrap().frame,
+            expected.frame
+        );
     }
 }
 
@@ -332,23 +413,45 @@ pub async fn dictionaries_round_trip(fixture: &dyn StorageFixture) {
     storage.put_dictionary(12, second.clone()).await.unwrap();
     assert_eq!(storage.get_dictionary(900).await.unwrap(), first);
     assert_eq!(storage.get_dictionary(12).await.unwrap(), second);
-    assert_eq!(storage.dictionaries().await.unwrap(), vec![900, 12], "store order");
+    assert_eq!(
+        storage.dictionaries().await.unwrap(),
+        vec![900, 12],
+        "store order"
+    );
 }
 
 /// Storing a dictionary again is a no-op; other bytes under its id are
 /// rejected; an unknown id is not found.
 pub async fn dictionary_ids_are_immutable(fixture: &dyn StorageFixture) {
     let storage = fixture.open().await;
-    storage.put_dictionary(5, Bytes::from_static(b"one")).await.unwrap();
-    storage.put_dictionary(5, Bytes::from_static(b"one")).await.expect("same bytes again");
+    storage
+        .put_dictionary(5, Bytes::from_static(b"one"))
+        .await
+        .unwrap();
+    storage
+        .put_dictionary(5, Bytes::from_static(b"one"))
+        .await
+        .expect("same bytes again");
 
-    let conflict = storage.put_dictionary(5, Bytes::from_static(b"two")).await.unwrap_err();
-    assert!(matches!(conflict, StorageError::InvalidInput { .. }), "got {conflict:?}");
-    assert_eq!(storage.get_dictionary(5).await.unwrap(), Bytes::from_static(b"one"));
+    let conflict = storage
+        .put_dictionary(5, Bytes::from_static(b"two"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(conflict, StorageError::InvalidInput { .. }),
+        "got {conflict:?}"
+    );
+    assert_eq!(
+        storage.get_dictionary(5).await.unwrap(),
+        Bytes::from_static(b"one")
+    );
     assert_eq!(storage.dictionaries().await.unwrap(), vec![5]);
 
     let missing = storage.get_dictionary(6).await.unwrap_err();
-    assert!(matches!(missing, StorageError::DictionaryNotFound { id: 6 }), "got {missing:?}");
+    assert!(
+        matches!(missing, StorageError::DictionaryNotFound { id: 6 }),
+        "got {missing:?}"
+    );
 }
 
 /// Dictionaries survive a reopen and the deletion of every partition.
@@ -356,14 +459,20 @@ pub async fn dictionaries_survive_reopen_and_delete(fixture: &dyn StorageFixture
     let day = partition("default", 16);
     {
         let storage = fixture.open().await;
-        storage.put_dictionary(77, Bytes::from_static(b"kept")).await.unwrap();
+        storage
+            .put_dictionary(77, Bytes::from_static(b"kept"))
+            .await
+            .unwrap();
         storage.put(&day, entries("dict", 2)).await.unwrap();
         storage.delete_partition(&day).await.unwrap();
     }
 
     let storage = fixture.open().await;
     assert_eq!(storage.dictionaries().await.unwrap(), vec![77]);
-    assert_eq!(storage.get_dictionary(77).await.unwrap(), Bytes::from_static(b"kept"));
+    assert_eq!(
+        storage.get_dictionary(77).await.unwrap(),
+        Bytes::from_static(b"kept")
+    );
 }
 
 /// Expands to one `#[tokio::test]` per conformance check.

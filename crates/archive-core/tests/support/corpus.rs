@@ -10,7 +10,11 @@ pub fn real_messages() -> Vec<(String, Vec<u8>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/real");
     let mut messages = Vec::new();
     for path in files_below(&root) {
-        let label = path.strip_prefix(&root).unwrap_or(&path).to_string_lossy().into_owned();
+        let label = path
+            .strip_prefix(&root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
         let raw = std::fs::read(&path).expect("test file is readable");
         if label.ends_with(".mbox.txt") {
             for (index, message) in split_mbox(&raw).into_iter().enumerate() {

@@ -1,10 +1,14 @@
 //! A streaming mbox reader: one message at a time, in bounded memory.
 //!
-//! Messages start at lines beginning with `From ` that open the file or
-//! follow a blank line. Lines quoted as `>From `, `>>From ` and so on lose
-//! one `>` (the mboxrd rule, which also reads mboxo files correctly for
-//! every line that was quoted). The blank line that separates a message
-//! from the next `From ` line belongs to the separator, not the message.
+//! The first line of the file opens the first message. After it, a line
+//! starting with `From ` separates messages when it has the form of a
+//! separator (see [`is_separator`]): writers such as Netscape, Thunderbird
+//! and MimeKit do not always put a blank line before it, and unquoted body
+//! lines such as `From Russia with love` do occur. Lines quoted as
+//! `>From `, `>>From ` and so on lose one `>` (the mboxrd rule, which also
+//! reads mboxo files correctly for every line that was quoted). A blank line
+//! right before a separator, or at the end of the file, was added by the
+//! writer and is not part of the message.
 
 use std::io::{self, BufRead};
 
@@ -63,7 +67,7 @@ impl<R: BufRead> MboxReader<R> {
                 self.finished = true;
                 break;
             }
-            if previous_blank && self.line.starts_with(b"From ") {
+            if is_separator(trim_line_end(&self.line), previous_blank) {
                 let separator = trim_line_end(&self.line).to_vec();
                 self.next_start = Some((line_start, separator));
                 break;
@@ -85,7 +89,11 @@ impl<R: BufRead> MboxReader<R> {
             size = size.saturating_sub(cut as u64);
             body.truncate(body.len().saturating_sub(cut));
         }
-        let body = if size <= self.max_len { Ok(body) } else { Err(size) };
+        let body = if size <= self.max_len {
+            Ok(body)
+        } else {
+            Err(size)
+        };
         Ok(MboxMessage {
             offset,
             from_line,
@@ -121,6 +129,44 @@ impl<R: BufRead> Iterator for MboxReader<R> {
             }
         }
     }
+}
+
+/// Decides whether a `From ` line separates messages: the classic form
+/// `From <sender> <date>` with a time and a four-digit year, the
+/// Netscape and Thunderbird form `From -`, or a bare `From <sender>` after a
+/// blank line.
+fn is_separator(line: &[u8], previous_blank: bool) -> bool {
+    let Some(rest) = line.strip_prefix(b"From ") else {
+        return false;
+    };
+    if rest.starts_with(b"-") {
+        return true;
+    }
+    let Ok(rest) = std::str::from_utf8(rest) else {
+        return false;
+    };
+    let mut words = rest.split_whitespace();
+    let Some(_sender) = words.next() else {
+        return false;
+    };
+    let date: Vec<&str> = words.collect();
+    if date.is_empty() {
+        return previous_blank;
+    }
+    let has_time = date.iter().any(|word| is_clock_time(word));
+    let has_year = date
+        .iter()
+        .any(|word| word.len() == 4 && word.bytes().all(|b| b.is_ascii_digit()));
+    has_time && has_year
+}
+
+/// Returns true for `hh:mm` or `hh:mm:ss`.
+fn is_clock_time(word: &str) -> bool {
+    let parts: Vec<&str> = word.split(':').collect();
+    (2..=3).contains(&parts.len())
+        && parts
+            .iter()
+            .all(|part| (1..=2).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Removes one `>` from a line of the form `>+From `.
@@ -159,18 +205,71 @@ mod tests {
         );
         let second_offset = data.windows(8).position(|w| w == b"From b@x").unwrap() as u64;
         assert_eq!(messages[1].offset, second_offset);
-        assert_eq!(messages[1].body.as_ref().unwrap(), b"Subject: two\n\nbody\n");
+        assert_eq!(
+            messages[1].body.as_ref().unwrap(),
+            b"Subject: two\n\nbody\n"
+        );
     }
 
     #[test]
-    fn from_inside_a_paragraph_is_not_a_separator() {
-        let data = b"From a@x Fri Dec  4 19:20:05 2026\nSubject: one\n\ntext\nFrom the shop\n";
+    fn unquoted_body_lines_are_not_separators() {
+        let data = b"From a@x Fri Dec  4 19:20:05 2026\nSubject: one\n\ntext\nFrom the shop\n\nFrom Russia with love\n";
         let messages = split(data, 1 << 20);
         assert_eq!(messages.len(), 1);
         assert_eq!(
             messages[0].body.as_ref().unwrap(),
-            b"Subject: one\n\ntext\nFrom the shop\n"
+            b"Subject: one\n\ntext\nFrom the shop\n\nFrom Russia with love\n"
         );
+    }
+
+    #[test]
+    fn separators_without_blank_line_split() {
+        let data = b"From - \nSubject: one\n\nbody\nFrom - Mon Jun  3 12:50:27 1996\nSubject: two\n\nx\nFrom MAILER-DAEMON  Thu Jul  2 12:05:05 2020\nSubject: three\n";
+        let messages = split(data, 1 << 20);
+        let bodies: Vec<&[u8]> = messages
+            .iter()
+            .map(|m| m.body.as_ref().unwrap().as_slice())
+            .collect();
+        assert_eq!(
+            bodies,
+            vec![
+                &b"Subject: one\n\nbody\n"[..],
+                b"Subject: two\n\nx\n",
+                b"Subject: three\n"
+            ]
+        );
+    }
+
+    #[test]
+    fn bare_sender_separates_only_after_blank_line() {
+        let data =
+            b"From 184434@xxx\nSubject: one\n\nFrom 999@xxx\n\nFrom 185000@xxx\nSubject: two\n";
+        let messages = split(data, 1 << 20);
+        assert_eq!(
+            messages.len(),
+            3,
+            "each bare From line after a blank line starts a message"
+        );
+        assert_eq!(messages[0].body.as_ref().unwrap(), b"Subject: one\n");
+        assert_eq!(messages[2].from_line, b"From 185000@xxx");
+    }
+
+    #[test]
+    fn separator_forms() {
+        assert!(is_separator(b"From - ", false));
+        assert!(is_separator(b"From -", false));
+        assert!(is_separator(
+            b"From MAILER-DAEMON  Thu Jul  2 12:05:05 2020",
+            false
+        ));
+        assert!(is_separator(b"From a@x Fri Dec  4 19:20 2026", false));
+        assert!(is_separator(b"From a@x", true));
+        assert!(!is_separator(b"From a@x", false));
+        assert!(!is_separator(b"From Russia with love", true));
+        // A body line with a time and a year passes for a separator; mbox
+        // writers quote such lines as `>From `.
+        assert!(is_separator(b"From the shop at 10:30 in 2026", false));
+        assert!(!is_separator(b">From a@x Fri Dec  4 19:20:05 2026", true));
     }
 
     #[test]
@@ -178,7 +277,10 @@ mod tests {
         let data = b"From a@x Fri Dec  4 19:20:05 2026\r\nSubject: one\r\n\r\nbody\r\n\r\nFrom b@x Fri Dec  4 19:20:05 2026\r\nSubject: two\r\n";
         let messages = split(data, 1 << 20);
         assert_eq!(messages.len(), 2);
-        assert_eq!(messages[0].body.as_ref().unwrap(), b"Subject: one\r\n\r\nbody\r\n");
+        assert_eq!(
+            messages[0].body.as_ref().unwrap(),
+            b"Subject: one\r\n\r\nbody\r\n"
+        );
         assert_eq!(messages[1].body.as_ref().unwrap(), b"Subject: two\r\n");
     }
 
@@ -187,7 +289,11 @@ mod tests {
         let data = b"From a@x\nSubject: big\n\n0123456789\n\nFrom b@x\nSubject: small\n";
         let messages = split(data, 20);
         assert_eq!(messages.len(), 2);
-        assert_eq!(messages[0].body, Err(25), "size of the skipped message without the separator line");
+        assert_eq!(
+            messages[0].body,
+            Err(25),
+            "size of the skipped message without the separator line"
+        );
         assert_eq!(messages[1].body.as_ref().unwrap(), b"Subject: small\n");
     }
 

@@ -102,7 +102,9 @@ async fn record_one(archive: Archive, origin: Origin, raw: Bytes, meta: RecordMe
     let mut pause = Duration::from_millis(20);
     let recorded = loop {
         match archive.record(raw.clone(), meta.clone()).await {
-            Err(RecordError::JournalFull { .. }) if waited_since.elapsed() < FULL_JOURNAL_PATIENCE => {
+            Err(RecordError::JournalFull { .. })
+                if waited_since.elapsed() < FULL_JOURNAL_PATIENCE =>
+            {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(1));
             }

@@ -115,7 +115,9 @@ fn skipped(path: &Path) -> bool {
 }
 
 fn is_maildir(dir: &Path) -> bool {
-    ["cur", "new", "tmp"].iter().all(|sub| dir.join(sub).is_dir())
+    ["cur", "new", "tmp"]
+        .iter()
+        .all(|sub| dir.join(sub).is_dir())
 }
 
 /// Reads every file of `plan` and hands each message or failure to `send`,
@@ -165,18 +167,31 @@ fn read_file(
     };
     let size = file.metadata().map_or(0, |meta| meta.len());
 
-    let mut head = [0u8; 5];
+    let mut head = [0u8; 8];
     let head_len = read_head(&mut file, &mut head);
-    if head_len == 5 && &head == b"From " {
-        let reader = BufReader::with_capacity(1 << 20, (&head[..]).chain(file));
-        return read_mbox(path, reader, max_len, zone, size, progress, send);
+    let head = &head[..head_len];
+    let bom = if head.starts_with(UTF8_BOM) {
+        UTF8_BOM.len()
+    } else {
+        0
+    };
+    if head[bom..].starts_with(b"From ") {
+        // The byte order mark belongs to the file, not to the first message.
+        let rest = head[bom..].to_vec();
+        let reader = BufReader::with_capacity(1 << 20, std::io::Cursor::new(rest).chain(file));
+        let mbox = Mbox {
+            path,
+            size,
+            skipped: bom as u64,
+        };
+        return read_mbox(&mbox, reader, max_len, zone, progress, send);
     }
 
     progress.fetch_add(size, Ordering::Relaxed);
     if size > max_len {
         return send(fail(too_large(size, max_len)));
     }
-    let mut raw = head[..head_len].to_vec();
+    let mut raw = head.to_vec();
     if let Err(error) = file.read_to_end(&mut raw) {
         return send(fail(format!("read failed: {error}")));
     }
@@ -190,7 +205,9 @@ fn read_file(
     }
 }
 
-fn read_head(file: &mut File, head: &mut [u8; 5]) -> usize {
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+fn read_head(file: &mut File, head: &mut [u8; 8]) -> usize {
     let mut filled = 0;
     while filled < head.len() {
         match file.read(&mut head[filled..]) {
@@ -201,15 +218,24 @@ fn read_head(file: &mut File, head: &mut [u8; 5]) -> usize {
     filled
 }
 
+/// An mbox file being read.
+struct Mbox<'a> {
+    path: &'a Path,
+    /// File size in bytes.
+    size: u64,
+    /// Bytes before the first `From ` line (a byte order mark).
+    skipped: u64,
+}
+
 fn read_mbox(
-    path: &Path,
+    mbox: &Mbox<'_>,
     reader: impl std::io::BufRead,
     max_len: u64,
     zone: FixedOffset,
-    size: u64,
     progress: &Arc<AtomicU64>,
     send: &mut impl FnMut(Item) -> bool,
 ) -> bool {
+    let (path, size) = (mbox.path, mbox.size);
     let mut reported = 0;
     for message in MboxReader::new(reader, max_len) {
         let message = match message {
@@ -223,12 +249,13 @@ fn read_mbox(
                 return send(Item::Failure { origin, reason });
             }
         };
-        progress.fetch_add(message.offset - reported, Ordering::Relaxed);
-        reported = message.offset;
+        let offset = message.offset + mbox.skipped;
+        progress.fetch_add(offset - reported, Ordering::Relaxed);
+        reported = offset;
 
         let origin = Origin {
             path: path.to_owned(),
-            offset: Some(message.offset),
+            offset: Some(offset),
         };
         let item = match message.body {
             Err(len) => Item::Failure {
@@ -258,36 +285,71 @@ fn too_large(size: u64, max_len: u64) -> String {
     )
 }
 
-/// Rejects input that is not an e-mail message: empty, or not starting
-/// with a header field. Malformed mail passes; it is archived and flagged.
+/// Rejects input that is certainly not an e-mail message: an empty or
+/// blank file, a file with a known binary signature, or one with NUL bytes
+/// near the start that does not begin with a header field. Everything else
+/// passes, including text without headers, which is archived and flagged,
+/// because nothing that might be mail is dropped.
 pub fn check_mail(raw: &[u8]) -> Result<(), String> {
-    let start = raw
+    if raw
         .iter()
-        .position(|byte| !matches!(byte, b'\r' | b'\n' | b' ' | b'\t'));
-    let Some(start) = start else {
+        .all(|byte| matches!(byte, b'\r' | b'\n' | b' ' | b'\t'))
+    {
         return Err(if raw.is_empty() {
             "file is empty; there is no message to import".to_owned()
         } else {
             "file contains only blank lines; there is no message to import".to_owned()
         });
+    }
+    if let Some(kind) = file_signature(raw) {
+        return Err(format!("not an e-mail message: it is a {kind} file"));
+    }
+    let head = &raw[..raw.len().min(8192)];
+    if head.contains(&0) && !starts_with_header(raw) {
+        return Err(
+            "not an e-mail message: it is a binary file (it contains NUL bytes and no header)"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
+/// Returns true if the first non-blank line, after an optional byte order
+/// mark, has the form `name:` of a header field.
+fn starts_with_header(raw: &[u8]) -> bool {
+    let raw = raw.strip_prefix(UTF8_BOM).unwrap_or(raw);
+    let start = raw.iter().position(|byte| !matches!(byte, b'\r' | b'\n'));
+    let Some(line) = start.map(|start| &raw[start..]) else {
+        return false;
     };
-    let line = &raw[start..];
     let name_len = line
         .iter()
         .position(|&byte| !(33..=126).contains(&byte) || byte == b':')
         .unwrap_or(line.len());
-    let after_name = &line[name_len..];
-    let colon = after_name.iter().find(|&&byte| byte != b' ' && byte != b'\t');
-    if name_len > 0 && colon == Some(&b':') {
-        return Ok(());
-    }
-    let preview: String = String::from_utf8_lossy(&line[..line.len().min(40)])
-        .chars()
-        .map(|c| if c.is_control() { '.' } else { c })
-        .collect();
-    Err(format!(
-        "not an e-mail message: it does not start with a header field (starts with {preview:?})"
-    ))
+    let after_name = line[name_len..]
+        .iter()
+        .find(|&&byte| byte != b' ' && byte != b'\t');
+    name_len > 0 && after_name == Some(&b':')
+}
+
+/// Names the file type of common binary formats by their first bytes.
+fn file_signature(raw: &[u8]) -> Option<&'static str> {
+    const SIGNATURES: &[(&[u8], &str)] = &[
+        (b"%PDF-", "PDF"),
+        (b"\x89PNG\r\n\x1a\n", "PNG"),
+        (b"\xFF\xD8\xFF", "JPEG"),
+        (b"GIF87a", "GIF"),
+        (b"GIF89a", "GIF"),
+        (b"PK\x03\x04", "ZIP"),
+        (b"\x1F\x8B", "gzip"),
+        (b"\x7FELF", "ELF executable"),
+        (b"7z\xBC\xAF\x27\x1C", "7-Zip"),
+        (b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", "Microsoft Office"),
+    ];
+    SIGNATURES
+        .iter()
+        .find(|(magic, _)| raw.starts_with(magic))
+        .map(|(_, kind)| *kind)
 }
 
 /// Reads the timestamp of an mbox separator such as
@@ -309,18 +371,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mail_check_accepts_headers_and_rejects_other_files() {
+    fn mail_check_accepts_text_and_rejects_binary() {
         assert!(check_mail(b"Subject: x\r\n\r\nbody").is_ok());
         assert!(check_mail(b"\r\nX-Odd-Header : spaced\r\n").is_ok());
-        assert!(check_mail(b"Received:from x").is_ok());
+        assert!(check_mail("\u{feff}From: a@example.com\r\n".as_bytes()).is_ok());
+        assert!(
+            check_mail(b"just some text without headers\n").is_ok(),
+            "kept and flagged"
+        );
 
         let empty = check_mail(b"").unwrap_err();
         assert!(empty.contains("empty"), "{empty}");
         let blank = check_mail(b"\n\n  \n").unwrap_err();
         assert!(blank.contains("blank"), "{blank}");
         let png = check_mail(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap_err();
-        assert!(png.contains("not an e-mail message"), "{png}");
-        assert!(check_mail(b"just some text\n").is_err());
+        assert_eq!(png, "not an e-mail message: it is a PNG file");
+        let pdf = check_mail(b"%PDF-1.4\n%stuff").unwrap_err();
+        assert_eq!(pdf, "not an e-mail message: it is a PDF file");
+        let binary = check_mail(b"abc\0def").unwrap_err();
+        assert!(binary.contains("NUL bytes"), "{binary}");
+        assert!(
+            check_mail(b"Subject: x\r\n\r\nnul \0 in body").is_ok(),
+            "mail with NUL bytes"
+        );
     }
 
     #[test]

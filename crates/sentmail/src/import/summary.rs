@@ -150,7 +150,10 @@ impl ImportSummary {
             for failure in &self.failures {
                 match failure.offset {
                     Some(offset) => {
-                        out += &format!("  {} at offset {offset}: {}\n", failure.file, failure.reason)
+                        out += &format!(
+                            "  {} at offset {offset}: {}\n",
+                            failure.file, failure.reason
+                        )
                     }
                     None => out += &format!("  {}: {}\n", failure.file, failure.reason),
                 }
