@@ -72,7 +72,7 @@ pub fn plan(paths: &[PathBuf]) -> Plan {
     let mut plan = Plan::default();
     for path in paths {
         let walker = walkdir::WalkDir::new(path)
-            .follow_links(false)
+            .follow_links(true)
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|entry| entry.depth() == 0 || !skipped(entry.path()));

@@ -1,0 +1,256 @@
+//! The `sentmail` binary end to end: import, show, list and verify.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn sentmail(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sentmail"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("run sentmail")
+}
+
+fn testdata(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(relative)
+}
+
+fn stdout_json(output: &Output) -> Value {
+    let text = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {text}"))
+}
+
+fn import_json(data: &Path, paths: &[&Path], extra: &[&str]) -> (Output, Value) {
+    let mut args = vec!["import", "--json"];
+    args.extend_from_slice(extra);
+    let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    args.extend(paths.iter().map(String::as_str));
+    let output = sentmail(data, &args);
+    let summary = stdout_json(&output);
+    (output, summary)
+}
+
+#[test]
+fn real_corpus_imports_without_failures() {
+    let data = tempfile::tempdir().unwrap();
+    let corpus = testdata("real");
+
+    let (output, summary) = import_json(data.path(), &[&corpus], &[]);
+    assert!(output.status.success(), "import failed: {summary}");
+    assert_eq!(summary["files"], 966, "every file is read");
+    assert_eq!(summary["messages"], 1002, "mbox files count each message");
+    assert_eq!(summary["failed"], 0, "failures: {}", summary["failures"]);
+    assert_eq!(summary["stored"], 938);
+    assert_eq!(
+        summary["already_archived"], 64,
+        "identical files are stored once"
+    );
+
+    let (again_output, again) = import_json(data.path(), &[&corpus], &[]);
+    assert!(again_output.status.success());
+    assert_eq!(again["stored"], 0, "a second import stores nothing");
+    assert_eq!(again["already_archived"], 1002);
+
+    let verify = sentmail(data.path(), &["verify"]);
+    let text = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success(), "verify failed: {text}");
+    assert!(
+        text.contains("Checked 938 messages: no damage found."),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_inputs_are_reported_and_import_goes_on() {
+    let data = tempfile::tempdir().unwrap();
+    let inputs = tempfile::tempdir().unwrap();
+    let dir = inputs.path();
+    std::fs::write(dir.join("empty.eml"), b"").unwrap();
+    std::fs::write(dir.join("image.png"), b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+    std::fs::write(
+        dir.join("big.eml"),
+        format!("Subject: big\r\n\r\n{}", "x".repeat(5000)),
+    )
+    .unwrap();
+    std::fs::write(dir.join("good.eml"), b"Subject: good\r\n\r\nfine\r\n").unwrap();
+    std::fs::write(dir.join("no-headers.txt"), b"just a note without headers\n").unwrap();
+    std::os::unix::fs::symlink(dir.join("missing-target.eml"), dir.join("dangling.eml")).unwrap();
+    let missing = dir.join("does-not-exist");
+
+    let (output, summary) = import_json(data.path(), &[dir, &missing], &["--max-size", "4KB"]);
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "exit status 3 when some inputs failed"
+    );
+    assert_eq!(
+        summary["stored"], 2,
+        "good.eml and no-headers.txt are archived"
+    );
+    assert_eq!(summary["failed"], 5);
+
+    let failures = summary["failures"].as_array().unwrap();
+    let reason = |name: &str| -> String {
+        failures
+            .iter()
+            .find(|f| f["file"].as_str().unwrap().ends_with(name))
+            .unwrap_or_else(|| panic!("no failure for {name}: {failures:?}"))["reason"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(reason("empty.eml").contains("file is empty"));
+    assert_eq!(
+        reason("image.png"),
+        "not an e-mail message: it is a PNG file"
+    );
+    assert!(
+        reason("big.eml").contains("exceeds the maximum of 4000 bytes"),
+        "{}",
+        reason("big.eml")
+    );
+    assert!(reason("big.eml").contains("--max-size"), "the fix is named");
+    assert!(
+        reason("dangling.eml").contains("not found"),
+        "{}",
+        reason("dangling.eml")
+    );
+    assert!(
+        reason("does-not-exist").contains("not found"),
+        "{}",
+        reason("does-not-exist")
+    );
+    assert_eq!(summary["flag_counts"]["no_headers"], 1);
+}
+
+#[test]
+fn show_prints_decoded_message_and_raw_bytes() {
+    let data = tempfile::tempdir().unwrap();
+    let case = testdata("cases/01-multibyte-split-across-encoding-chunks/input.eml");
+    let (output, _) = import_json(data.path(), &[&case], &[]);
+    assert!(output.status.success());
+
+    let shown = sentmail(
+        data.path(),
+        &[
+            "show",
+            "--message-id",
+            "<case01-20261204-0001@shop.example.jp>",
+            "--json",
+        ],
+    );
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let message = stdout_json(&shown);
+    assert_eq!(
+        message["subject"],
+        "【発送完了】ご注文の商品を発送しました（注文番号 A-20261204-0001）"
+    );
+    assert_eq!(message["from"]["name"], "サンプル商店 カスタマーサポート");
+    assert_eq!(message["from"]["address"], "support@shop.example.jp");
+    assert_eq!(message["to"][0]["address"], "hoge.123@example.com");
+    assert_eq!(message["date"], "2026-12-04T10:20:00Z");
+    assert_eq!(
+        message["message_id"],
+        "case01-20261204-0001@shop.example.jp"
+    );
+    assert_eq!(message["html"], Value::Null);
+    assert!(
+        message["text"]
+            .as_str()
+            .unwrap()
+            .contains("お届け予定日：2026年12月6日")
+    );
+    assert_eq!(message["attachments"], serde_json::json!([]));
+    assert_eq!(message["meta"]["source"], "import");
+
+    let id = message["id"].as_str().unwrap();
+    let raw = sentmail(data.path(), &["show", &id[..12], "--raw"]);
+    assert!(raw.status.success());
+    assert_eq!(
+        raw.stdout,
+        std::fs::read(&case).unwrap(),
+        "--raw gives the original bytes"
+    );
+
+    let text = sentmail(data.path(), &["show", id]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("From:       サンプル商店 カスタマーサポート <support@shop.example.jp>"),
+        "{text}"
+    );
+}
+
+#[test]
+fn list_is_newest_first_with_paging() {
+    let data = tempfile::tempdir().unwrap();
+    let names = [
+        "a-two-digit-year",
+        "b-asctime-no-zone",
+        "c-missing",
+        "d-no-weekday-comment",
+        "e-empty-garbage",
+    ];
+    let files: Vec<PathBuf> = names
+        .iter()
+        .map(|name| testdata(&format!("cases/14-date-header-variants/{name}.eml")))
+        .collect();
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let (output, _) = import_json(data.path(), &paths, &[]);
+    assert!(output.status.success());
+
+    let listed = sentmail(
+        data.path(),
+        &["list", "--json", "--limit", "3", "--offset", "1"],
+    );
+    assert!(listed.status.success());
+    let lines: Vec<Value> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let dates: Vec<&str> = lines
+        .iter()
+        .map(|line| line["date"].as_str().unwrap())
+        .collect();
+    let subjects: Vec<&str> = lines
+        .iter()
+        .map(|line| line["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(
+        dates,
+        vec![
+            "2026-12-04T10:33:05Z",
+            "2026-12-04T10:33:00Z",
+            "2026-12-04T10:33:00Z"
+        ]
+    );
+    assert!(
+        subjects[0].ends_with("c-missing") || subjects[0].ends_with("e-empty-garbage"),
+        "{subjects:?}"
+    );
+    for line in &lines {
+        assert!(line["id"].as_str().unwrap().len() == 64);
+        assert!(line["subject"].is_string());
+    }
+}
+
+#[test]
+fn unknown_id_is_a_clear_error() {
+    let data = tempfile::tempdir().unwrap();
+    let output = sentmail(data.path(), &["show", "0123456789abcdef"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no archived message has an id starting with 0123456789abcdef"),
+        "{stderr}"
+    );
+}
