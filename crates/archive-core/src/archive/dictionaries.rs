@@ -83,6 +83,8 @@ impl Dictionaries {
 
     /// Adds a recorded message to the training sample. Returns the whole
     /// sample once it is complete; sampling then stops.
+    // NOTE: the dictionary is trained once per archive and never retrained,
+    // so the ratio drifts down when the shop's templates change.
     pub(crate) fn offer(&self, raw: &Bytes) -> Option<Vec<Bytes>> {
         if !self.sampling.load(Ordering::Relaxed) {
             return None;
