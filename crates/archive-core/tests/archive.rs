@@ -4,10 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use archive_core::journal::JournalError;
 use archive_core::testing::FlakyStorage;
 use archive_core::{
-    Archive, ArchiveId, MemoryStorage, ReadError, RecordError, RecordMeta, RecordStatus, Source,
-    Storage,
+    Archive, ArchiveId, MemoryStorage, OpenError, ReadError, RecordError, RecordMeta, RecordStatus,
+    Source, Storage,
 };
 
 const FLUSH: Duration = Duration::from_secs(10);
@@ -276,9 +277,20 @@ async fn unflushed_records_survive_reopen_once() {
         }
         // Dropped without close: the last 30 are only in the journal.
     }
-    tokio::time::sleep(Duration::from_millis(50)).await;
 
-    let archive = open(storage.clone(), dir.path()).await;
+    // The background task releases the journal lock shortly after the
+    // drop; wait for it, within a bound.
+    let mut attempts = 0;
+    let archive = loop {
+        match Archive::builder(storage.clone(), dir.path()).open().await {
+            Ok(archive) => break archive,
+            Err(OpenError::Journal(JournalError::Locked { .. })) if attempts < 500 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(error) => panic!("reopen failed: {error}"),
+        }
+    };
     for id in &ids {
         assert!(
             archive.get_raw(id).await.is_ok(),
@@ -318,6 +330,19 @@ async fn close_moves_everything_and_empties_journal() {
         archive.record(mail(21), meta()).await,
         Err(RecordError::Closed)
     ));
+}
+
+#[tokio::test]
+async fn closed_archive_reopens_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+    for round in 0..20 {
+        let archive = open(storage.clone(), dir.path()).await;
+        archive.record(mail(round), meta()).await.unwrap();
+        archive.close(FLUSH).await.unwrap();
+        // No sleep: close has stopped the background task and unlocked the journal.
+    }
+    assert_eq!(stored_count(storage.as_ref()).await, 20);
 }
 
 #[tokio::test]

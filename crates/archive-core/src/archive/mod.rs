@@ -142,11 +142,33 @@ impl Archive {
     /// Stops accepting new messages, flushes the journal into storage
     /// (waiting at most `timeout`) and closes the journal. Other clones of
     /// this archive can still read but no longer record.
+    ///
+    /// When `close` returns `Ok`, the journal directory is unlocked, so the
+    /// archive can be opened again at once.
     pub async fn close(&self, timeout: Duration) -> Result<(), FlushError> {
         self.inner.closed.store(true, Ordering::Release);
         let flushed = self.flush(timeout).await;
+
+        // After a timeout the mover keeps retrying storage and may still
+        // release journal entries, so the journal stays locked until the
+        // process ends. After a successful flush both stop now.
+        let succeeded = flushed.is_ok();
+        if succeeded {
+            let _ = self.inner.commands.send(Command::Stop);
+            let mover = self.inner.mover.lock().expect("mover handle lock").take();
+            if let Some(mover) = mover {
+                let _ = mover.await;
+            }
+        }
         let shared = self.inner.shared.clone();
-        let _ = tokio::task::spawn_blocking(move || shared.journal.close()).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            if succeeded {
+                shared.journal.close();
+            } else {
+                shared.journal.stop_appends();
+            }
+        })
+        .await;
         flushed
     }
 

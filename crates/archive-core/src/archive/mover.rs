@@ -34,6 +34,8 @@ pub(crate) enum Command {
     Entry(Waiting),
     /// Move everything waiting into storage, then reply.
     Flush(oneshot::Sender<()>),
+    /// Stop serving commands.
+    Stop,
 }
 
 #[derive(Default)]
@@ -73,7 +75,7 @@ impl Mover {
                         self.seal_all().await;
                         let _ = reply.send(());
                     }
-                    None => break,
+                    Some(Command::Stop) | None => break,
                 },
                 _ = tick.tick() => {
                     self.seal_aged().await;

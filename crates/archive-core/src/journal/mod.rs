@@ -285,8 +285,8 @@ pub struct Journal {
     shared: Arc<Shared>,
     sender: Mutex<Option<mpsc::Sender<Request>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    /// Held open for the lock on `LOCK`; released when dropped.
-    _lock: File,
+    /// The locked `LOCK` file; unlocked by `close` or when dropped.
+    lock: File,
 }
 
 impl std::fmt::Debug for Journal {
@@ -353,7 +353,7 @@ impl Journal {
             shared,
             sender: Mutex::new(Some(sender)),
             writer: Mutex::new(Some(handle)),
-            _lock: lock,
+            lock,
         };
         Ok((journal, recovery))
     }
@@ -458,9 +458,19 @@ impl Journal {
         self.shared.table.lock().expect("journal table lock").len()
     }
 
-    /// Stops accepting appends, lets the writer finish the ones queued, and
-    /// waits for it.
+    /// Stops accepting appends, lets the writer finish the ones queued,
+    /// waits for it, and unlocks the journal directory. Reads still work.
     pub fn close(&self) {
+        self.stop_appends();
+        if let Err(error) = self.lock.unlock() {
+            tracing::warn!(dir = %self.shared.dir.display(), %error, "unlocking the journal directory failed");
+        }
+    }
+
+    /// Stops accepting appends, lets the writer finish the ones queued, and
+    /// waits for it. The directory stays locked, because entries may still
+    /// be released.
+    pub fn stop_appends(&self) {
         self.sender.lock().expect("journal sender lock").take();
         let Some(handle) = self.writer.lock().expect("journal writer lock").take() else {
             return;

@@ -254,3 +254,12 @@ async fn append_after_close_fails() {
     assert!(matches!(error, JournalError::Closed));
     assert_eq!(journal.used_bytes(), 0, "the reservation is returned");
 }
+
+#[tokio::test]
+async fn close_unlocks_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, _) = Journal::open(dir.path(), JournalOptions::default()).unwrap();
+    journal.close();
+    let (_reopened, _) = Journal::open(dir.path(), JournalOptions::default())
+        .expect("a closed journal can be opened again while the first handle lives");
+}
