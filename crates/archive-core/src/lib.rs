@@ -24,6 +24,7 @@ pub mod meta;
 pub mod pack;
 pub mod parse;
 pub mod partition;
+pub mod search;
 pub mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;

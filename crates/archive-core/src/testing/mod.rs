@@ -11,7 +11,9 @@
 //! both the backend's test module and the check.
 
 pub mod flaky;
+pub mod index;
 pub mod storage;
 
 pub use flaky::FlakyStorage;
+pub use index::{IndexFixture, MemoryIndexFixture};
 pub use storage::{Capabilities, MemoryFixture, StorageFixture};
