@@ -33,7 +33,7 @@ mod codec;
 
 pub use archive::{
     Archive, ArchiveBuilder, ArchiveOptions, ArchiveStats, FlushError, OpenError, ReadError,
-    RecordError, VerifyReport,
+    RecordError, SearchError, SearchHit, SearchResults, VerifyReport,
 };
 pub use dictionary::{Dictionary, DictionaryError, frame_dictionary_id};
 pub use entry::{EntryInfo, FrameError, PackEntry, decode_frame, encode_frame};

@@ -150,3 +150,22 @@ pub enum FlushError {
     #[error("the archive's background task has stopped")]
     Stopped,
 }
+
+/// The error type of [`Archive::search`](super::Archive::search) and
+/// [`Archive::reindex`](super::Archive::reindex).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SearchError {
+    /// The archive was opened without a search index.
+    #[error("this archive has no search index; open it with one to search")]
+    NoIndex,
+    /// The query text is invalid.
+    #[error(transparent)]
+    Query(#[from] crate::search::QueryError),
+    /// The index failed.
+    #[error("searching failed: {0}")]
+    Index(#[from] crate::search::IndexError),
+    /// Reading messages failed.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+}

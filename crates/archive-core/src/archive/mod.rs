@@ -1,30 +1,37 @@
 //! The `Archive` engine: the one API that the application, the SMTP
-//! receiver, the importer and the web UI use to record and read mail.
+//! receiver, the importer and the web UI use to record, find and read mail.
 //!
 //! Write path: [`Archive::record`] checks the size, computes the archive id,
 //! reads the header block for the date and Message-ID, compresses the
 //! message and appends it to the capture journal. It returns once the
-//! journal entry is durable. A background task (see `mover`) later writes
-//! the entries of each partition to storage as packs and releases them
-//! from the journal.
+//! journal entry is durable. Two background tasks then take the entry: the
+//! mover (`mover`) writes each partition's entries to storage as packs, and
+//! the indexer (`indexer`) parses them into the search index. An entry is
+//! released from the journal only after both have committed it.
 //!
 //! Read path: a message still waiting in the journal is read from there;
 //! any other from storage. Either way its SHA-256 is checked against the
-//! id before the bytes are returned.
+//! id before the bytes are returned. Searches read the index only.
 
 mod dictionaries;
 mod error;
+mod indexer;
 mod mover;
+mod open;
 mod options;
 mod pending;
 mod read;
 mod record;
+mod release;
+mod search;
 
-pub use error::{FlushError, OpenError, ReadError, RecordError};
+pub use error::{FlushError, OpenError, ReadError, RecordError, SearchError};
+pub use open::ArchiveBuilder;
 pub use options::{ArchiveOptions, DEFAULT_MAX_MESSAGE_BYTES, MAX_META_BYTES};
 pub use read::{Damage as VerifyDamage, VerifyReport};
+pub use search::{SearchHit, SearchResults};
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -33,25 +40,35 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::Storage;
-use crate::journal::{Journal, Recovery};
+use crate::journal::Journal;
+use crate::search::Index;
 use dictionaries::Dictionaries;
-use mover::{Command, Mover, Waiting};
+use indexer::IndexCommand;
+use mover::{Command, Waiting};
 use pending::{KeyRegistry, Pending};
+use release::Releases;
 
-/// State shared by the archive handles and the background mover.
+/// State shared by the archive handles and the background tasks.
 pub(crate) struct Shared {
     pub(crate) storage: Arc<dyn Storage>,
+    pub(crate) index: Option<Arc<dyn Index>>,
     pub(crate) journal: Journal,
     pub(crate) pending: Pending,
+    pub(crate) releases: Releases,
     pub(crate) dictionaries: Arc<Dictionaries>,
     pub(crate) options: ArchiveOptions,
+    /// Set when every `Archive` handle is gone, so that background retries
+    /// give up and leave their entries in the journal for the next open.
+    pub(crate) abandoned: AtomicBool,
 }
 
 struct Inner {
     shared: Arc<Shared>,
     keys: KeyRegistry,
     commands: mpsc::UnboundedSender<Command>,
+    index_commands: Option<mpsc::UnboundedSender<IndexCommand>>,
     mover: Mutex<Option<JoinHandle<()>>>,
+    indexer: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
     runtime: tokio::runtime::Handle,
 }
@@ -59,7 +76,7 @@ struct Inner {
 /// An open archive. Cloning is cheap; clones share one archive.
 ///
 /// Open it with [`Archive::builder`]. It must be opened inside a Tokio
-/// runtime, which runs its background task.
+/// runtime, which runs its background tasks.
 #[derive(Clone)]
 pub struct Archive {
     inner: Arc<Inner>,
@@ -69,6 +86,7 @@ impl std::fmt::Debug for Archive {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Archive")
             .field("storage", &self.inner.shared.storage)
+            .field("index", &self.inner.shared.index)
             .field("journal", &self.inner.shared.journal)
             .finish()
     }
@@ -87,19 +105,13 @@ pub struct ArchiveStats {
     pub journal_syncs: u64,
 }
 
-/// Configures and opens an [`Archive`].
-pub struct ArchiveBuilder {
-    storage: Arc<dyn Storage>,
-    journal_dir: PathBuf,
-    options: ArchiveOptions,
-}
-
 impl Archive {
     /// Starts configuring an archive on `storage`, with its capture journal
     /// in `journal_dir`.
     pub fn builder(storage: Arc<dyn Storage>, journal_dir: impl AsRef<Path>) -> ArchiveBuilder {
         ArchiveBuilder {
             storage,
+            index: None,
             journal_dir: journal_dir.as_ref().to_owned(),
             options: ArchiveOptions::default(),
         }
@@ -116,22 +128,54 @@ impl Archive {
         }
     }
 
-    /// The archive's settings.
+    /// Returns the archive's settings.
     pub fn options(&self) -> &ArchiveOptions {
         &self.inner.shared.options
     }
 
-    /// Moves every message waiting in the journal into storage and waits,
-    /// at most `timeout`, until storage has accepted them.
+    /// Hands a durable journal entry to the background tasks.
+    fn dispatch(&self, waiting: Waiting) {
+        let id = waiting.info.id;
+        if let Some(indexer) = &self.inner.index_commands
+            && indexer.send(IndexCommand::Entry(waiting.clone())).is_err()
+        {
+            tracing::error!(%id, "archive indexer has stopped; the message stays in the journal");
+        }
+        if self.inner.commands.send(Command::Entry(waiting)).is_err() {
+            // The entry is durable; the next open moves it to storage.
+            tracing::error!(%id, "archive background task has stopped; the message stays in the journal");
+        }
+    }
+
+    /// Moves every message waiting in the journal into storage and the
+    /// search index, and waits at most `timeout` until both have committed
+    /// them.
     pub async fn flush(&self, timeout: Duration) -> Result<(), FlushError> {
-        let (reply, done) = oneshot::channel();
+        let (mover_reply, mover_done) = oneshot::channel();
         self.inner
             .commands
-            .send(Command::Flush(reply))
+            .send(Command::Flush(mover_reply))
             .map_err(|_| FlushError::Stopped)?;
-        match tokio::time::timeout(timeout, done).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(FlushError::Stopped),
+        let indexer_done = match &self.inner.index_commands {
+            Some(indexer) => {
+                let (reply, done) = oneshot::channel();
+                indexer
+                    .send(IndexCommand::Flush(reply))
+                    .map_err(|_| FlushError::Stopped)?;
+                Some(done)
+            }
+            None => None,
+        };
+
+        let both = async {
+            mover_done.await.map_err(|_| FlushError::Stopped)?;
+            if let Some(done) = indexer_done {
+                done.await.map_err(|_| FlushError::Stopped)?;
+            }
+            Ok(())
+        };
+        match tokio::time::timeout(timeout, both).await {
+            Ok(result) => result,
             Err(_) => Err(FlushError::TimedOut {
                 pending: self.inner.shared.pending.len(),
                 seconds: timeout.as_secs(),
@@ -139,9 +183,9 @@ impl Archive {
         }
     }
 
-    /// Stops accepting new messages, flushes the journal into storage
-    /// (waiting at most `timeout`) and closes the journal. Other clones of
-    /// this archive can still read but no longer record.
+    /// Stops accepting new messages, flushes the journal into storage and
+    /// the index (waiting at most `timeout`) and closes the journal. Other
+    /// clones of this archive can still read but no longer record.
     ///
     /// When `close` returns `Ok`, the journal directory is unlocked, so the
     /// archive can be opened again at once.
@@ -149,16 +193,12 @@ impl Archive {
         self.inner.closed.store(true, Ordering::Release);
         let flushed = self.flush(timeout).await;
 
-        // After a timeout the mover keeps retrying storage and may still
+        // After a timeout the background tasks keep retrying and may still
         // release journal entries, so the journal stays locked until the
-        // process ends. After a successful flush both stop now.
+        // process ends. After a successful flush they stop now.
         let succeeded = flushed.is_ok();
         if succeeded {
-            let _ = self.inner.commands.send(Command::Stop);
-            let mover = self.inner.mover.lock().expect("mover handle lock").take();
-            if let Some(mover) = mover {
-                let _ = mover.await;
-            }
+            self.stop_tasks().await;
         }
         let shared = self.inner.shared.clone();
         let _ = tokio::task::spawn_blocking(move || {
@@ -172,149 +212,30 @@ impl Archive {
         flushed
     }
 
+    async fn stop_tasks(&self) {
+        let _ = self.inner.commands.send(Command::Stop);
+        if let Some(indexer) = &self.inner.index_commands {
+            let _ = indexer.send(IndexCommand::Stop);
+        }
+        let mover = self.inner.mover.lock().expect("task handle lock").take();
+        let indexer = self.inner.indexer.lock().expect("task handle lock").take();
+        for task in [mover, indexer].into_iter().flatten() {
+            let _ = task.await;
+        }
+    }
+
     fn is_closed(&self) -> bool {
         self.inner.closed.load(Ordering::Acquire)
     }
 }
 
-impl ArchiveBuilder {
-    /// Replaces all settings.
-    pub fn options(mut self, options: ArchiveOptions) -> ArchiveBuilder {
-        self.options = options;
-        self
-    }
-
-    /// Sets the maximum message size in bytes.
-    pub fn max_message_bytes(mut self, limit: u64) -> ArchiveBuilder {
-        self.options.max_message_bytes = limit;
-        self
-    }
-
-    /// Sets the maximum journal size in bytes.
-    pub fn journal_max_bytes(mut self, limit: u64) -> ArchiveBuilder {
-        self.options.journal.max_bytes = limit;
-        self
-    }
-
-    /// Opens the journal, replays its unreleased entries and starts the
-    /// background task. Must be called inside a Tokio runtime.
-    pub async fn open(self) -> Result<Archive, OpenError> {
-        validate_options(&self.options)?;
-        let journal_dir = self.journal_dir.clone();
-        let journal_options = self.options.journal.clone();
-        let (journal, recovery) =
-            tokio::task::spawn_blocking(move || Journal::open(&journal_dir, journal_options))
-                .await
-                .expect("journal open task")?;
-        log_recovery(&self.journal_dir, &recovery);
-
-        let dictionaries = Dictionaries::load(
-            self.storage.as_ref(),
-            self.options.dictionary_training_messages,
-            self.options.dictionary_max_bytes,
-        )
-        .await?;
-        let shared = Arc::new(Shared {
-            storage: self.storage,
-            journal,
-            pending: Pending::default(),
-            dictionaries: Arc::new(dictionaries),
-            options: self.options,
-        });
-        let keys = KeyRegistry::default();
-        load_keys(&shared, &keys).await?;
-        let replay = replay(&shared, &keys, recovery).await?;
-
-        let (commands, receiver) = mpsc::unbounded_channel();
-        for waiting in replay {
-            let _ = commands.send(Command::Entry(waiting));
-        }
-        let mover = tokio::spawn(Mover::new(shared.clone()).run(receiver));
-
-        Ok(Archive {
-            inner: Arc::new(Inner {
-                shared,
-                keys,
-                commands,
-                mover: Mutex::new(Some(mover)),
-                closed: AtomicBool::new(false),
-                runtime: tokio::runtime::Handle::current(),
-            }),
-        })
-    }
-}
-
-fn validate_options(options: &ArchiveOptions) -> Result<(), OpenError> {
-    let day = chrono::NaiveDate::default();
-    for (kind, class) in &options.retention_classes {
-        crate::Partition::new(class, day).map_err(|error| OpenError::InvalidOptions {
-            reason: format!("retention class of kind {kind:?}: {error}"),
-        })?;
-    }
-    if options.pack_max_messages == 0 {
-        return Err(OpenError::InvalidOptions {
-            reason: "pack_max_messages must be at least 1".into(),
-        });
-    }
-    Ok(())
-}
-
-fn log_recovery(dir: &Path, recovery: &Recovery) {
-    if !recovery.entries.is_empty() || recovery.torn_bytes > 0 {
-        tracing::info!(
-            journal = %dir.display(),
-            entries = recovery.entries.len(),
-            torn_bytes = recovery.torn_bytes,
-            "replaying capture journal"
-        );
-    }
-    for damage in &recovery.damaged {
-        tracing::error!(%damage, "capture journal held damaged bytes");
-    }
-}
-
-/// Registers the idempotency keys of every stored message.
-async fn load_keys(shared: &Shared, keys: &KeyRegistry) -> Result<(), OpenError> {
-    for partition in shared.storage.partitions().await? {
-        for listed in shared.storage.list(&partition).await? {
-            if let Some(key) = listed.info.idempotency_key {
-                keys.insert_known(key, listed.info.id);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Sorts replayed journal entries into those storage already holds (which
-/// are released) and those still to move.
-async fn replay(
-    shared: &Shared,
-    keys: &KeyRegistry,
-    recovery: Recovery,
-) -> Result<Vec<Waiting>, OpenError> {
-    let mut waiting = Vec::new();
-    for entry in recovery.entries {
-        if let Some(key) = &entry.info.idempotency_key {
-            keys.insert_known(key.clone(), entry.info.id);
-        }
-        let stored = shared.storage.contains(&entry.info.id).await?;
-        if stored || !shared.pending.insert(entry.pos, &entry.info) {
-            shared.journal.release(entry.pos);
-            continue;
-        }
-        waiting.push(Waiting {
-            pos: entry.pos,
-            partition: entry.partition,
-            info: entry.info,
-        });
-    }
-    Ok(waiting)
-}
-
 impl Drop for Inner {
     fn drop(&mut self) {
-        // The mover stops by itself once the command channel closes; the
-        // journal keeps whatever it had not moved.
-        self.mover.lock().expect("mover handle lock").take();
+        // The background tasks stop by themselves once their command
+        // channels close, and retries give up; the journal keeps whatever
+        // they had not finished.
+        self.shared.abandoned.store(true, Ordering::Release);
+        self.mover.lock().expect("task handle lock").take();
+        self.indexer.lock().expect("task handle lock").take();
     }
 }

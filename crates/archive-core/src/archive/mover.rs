@@ -9,11 +9,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::Shared;
+use super::release::Consumer;
 use crate::journal::{JournalError, JournalPos};
 use crate::{EntryInfo, PackEntry, Partition};
 
@@ -160,11 +162,15 @@ impl Mover {
         }
 
         let pack_entries: Vec<PackEntry> = entries.iter().map(|(_, entry)| entry.clone()).collect();
-        self.put_with_retry(&partition, pack_entries).await;
+        if !self.put_with_retry(&partition, pack_entries).await {
+            return;
+        }
 
         for (pos, entry) in &entries {
             self.shared.pending.remove(&entry.info.id);
-            self.shared.journal.release(*pos);
+            self.shared
+                .releases
+                .done(&self.shared.journal, *pos, Consumer::Storage);
         }
     }
 
@@ -209,7 +215,8 @@ impl Mover {
         }
     }
 
-    async fn put_with_retry(&self, partition: &Partition, entries: Vec<PackEntry>) {
+    /// Returns false if it gave up because the archive was dropped.
+    async fn put_with_retry(&self, partition: &Partition, entries: Vec<PackEntry>) -> bool {
         let options = &self.shared.options;
         let mut wait = options.storage_retry_initial;
         let mut attempt = 1u32;
@@ -217,9 +224,13 @@ impl Mover {
             match self.shared.storage.put(partition, entries.clone()).await {
                 Ok(outcome) => {
                     tracing::debug!(%partition, stored = outcome.stored, skipped = outcome.skipped, pack = ?outcome.pack, "moved messages to storage");
-                    return;
+                    return true;
                 }
                 Err(error) => {
+                    if self.shared.abandoned.load(Ordering::Acquire) {
+                        tracing::warn!(%partition, %error, "storage write failed after the archive was dropped; the messages stay in the journal");
+                        return false;
+                    }
                     if error.is_retryable() {
                         tracing::warn!(%partition, attempt, %error, retry_in_ms = wait.as_millis() as u64, "storage write failed; retrying");
                     } else {

@@ -39,6 +39,10 @@ pub struct ArchiveOptions {
     pub dictionary_training_messages: usize,
     /// Maximum size of a trained dictionary in bytes. Default 64 KiB.
     pub dictionary_max_bytes: usize,
+    /// Longest time between search index commits while messages wait to
+    /// be indexed, and so about the time until a recorded message is
+    /// searchable. Default 500 ms.
+    pub index_commit_interval: Duration,
     /// Parser settings.
     pub parse: ParseOptions,
     /// Retention class of each mail kind. Kinds not listed, and messages
@@ -62,6 +66,7 @@ impl Default for ArchiveOptions {
             pack_max_age: Duration::from_secs(3600),
             dictionary_training_messages: 1000,
             dictionary_max_bytes: 64 << 10,
+            index_commit_interval: Duration::from_millis(500),
             parse: ParseOptions::default(),
             retention_classes: BTreeMap::new(),
             storage_retry_initial: Duration::from_millis(100),

@@ -4,17 +4,17 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 
-use super::{Archive, MAX_META_BYTES, ReadError};
+use super::{Archive, MAX_META_BYTES, ReadError, Shared};
 use crate::{
     ArchiveId, EntryInfo, Message, RecordMeta, StorageError, decode_frame, frame_dictionary_id,
     parse_message,
 };
 
 /// A message read back and checked against its id.
-struct Loaded {
-    info: EntryInfo,
-    meta: RecordMeta,
-    raw: Bytes,
+pub(crate) struct Loaded {
+    pub(crate) info: EntryInfo,
+    pub(crate) meta: RecordMeta,
+    pub(crate) raw: Bytes,
 }
 
 /// One damaged message or pack found by [`Archive::verify`].
@@ -76,7 +76,7 @@ impl Archive {
                 Ok((_, info, frame)) => {
                     let location =
                         format!("journal segment {} at offset {}", pos.segment, pos.offset);
-                    return self.decode_checked(info, &frame, &location).await;
+                    return decode_stored(&shared, info, &frame, &location).await;
                 }
                 // Moved to storage meanwhile, and the segment deleted.
                 Err(error) if shared.pending.contains(id) => return Err(error.into()),
@@ -88,8 +88,7 @@ impl Archive {
             StorageError::NotFound { id } => ReadError::NotFound { id },
             other => ReadError::Storage(other),
         })?;
-        self.decode_checked(entry.info, &entry.frame, "storage")
-            .await
+        decode_stored(&shared, entry.info, &entry.frame, "storage").await
     }
 
     /// Facts about every archived message, stored or still in the journal,
@@ -203,8 +202,7 @@ impl Archive {
         for entry in listed {
             let location = entry.location.to_string();
             let outcome = match shared.storage.get(&entry.info.id).await {
-                Ok(stored) => self
-                    .decode_checked(stored.info, &stored.frame, &location)
+                Ok(stored) => decode_stored(shared, stored.info, &stored.frame, &location)
                     .await
                     .map(|_| ()),
                 Err(error) => Err(ReadError::Storage(error)),
@@ -232,39 +230,36 @@ impl Archive {
     }
 }
 
-impl Archive {
-    /// Decompresses a frame, with the dictionary it names, and checks that
-    /// the bytes hash to the id.
-    async fn decode_checked(
-        &self,
-        info: EntryInfo,
-        frame: &[u8],
-        location: &str,
-    ) -> Result<Loaded, ReadError> {
-        let corrupt = |reason: String| ReadError::Corrupt {
-            id: info.id,
-            location: location.to_owned(),
-            reason,
-        };
-        let dictionary = match frame_dictionary_id(frame) {
-            None => None,
-            Some(id) => {
-                let shared = &self.inner.shared;
-                let found = shared
-                    .dictionaries
-                    .resolve(shared.storage.as_ref(), id)
-                    .await;
-                Some(found.map_err(|e| corrupt(format!("compression dictionary {id}: {e}")))?)
-            }
-        };
-        let max_len = usize::try_from(info.raw_len)
-            .unwrap_or(usize::MAX)
-            .saturating_add(MAX_META_BYTES + 4);
-        let (meta, raw) = decode_frame(frame, max_len, dictionary.as_ref())
-            .map_err(|e| corrupt(e.to_string()))?;
-        if ArchiveId::of(&raw) != info.id {
-            return Err(corrupt("content does not match its SHA-256 id".into()));
+/// Decompresses a frame, with the dictionary it names, and checks that the
+/// bytes hash to the id.
+pub(crate) async fn decode_stored(
+    shared: &Shared,
+    info: EntryInfo,
+    frame: &[u8],
+    location: &str,
+) -> Result<Loaded, ReadError> {
+    let corrupt = |reason: String| ReadError::Corrupt {
+        id: info.id,
+        location: location.to_owned(),
+        reason,
+    };
+    let dictionary = match frame_dictionary_id(frame) {
+        None => None,
+        Some(id) => {
+            let found = shared
+                .dictionaries
+                .resolve(shared.storage.as_ref(), id)
+                .await;
+            Some(found.map_err(|e| corrupt(format!("compression dictionary {id}: {e}")))?)
         }
-        Ok(Loaded { info, meta, raw })
+    };
+    let max_len = usize::try_from(info.raw_len)
+        .unwrap_or(usize::MAX)
+        .saturating_add(MAX_META_BYTES + 4);
+    let (meta, raw) =
+        decode_frame(frame, max_len, dictionary.as_ref()).map_err(|e| corrupt(e.to_string()))?;
+    if ArchiveId::of(&raw) != info.id {
+        return Err(corrupt("content does not match its SHA-256 id".into()));
     }
+    Ok(Loaded { info, meta, raw })
 }

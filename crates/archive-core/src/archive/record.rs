@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
-use super::mover::{Command, Waiting};
+use super::mover::Waiting;
 use super::pending::Claim;
 use super::{Archive, MAX_META_BYTES, RecordError};
 use crate::{
@@ -65,15 +65,13 @@ impl Archive {
             .await?;
         let first = shared.pending.insert(pos, &prepared.info);
         if first {
+            shared.releases.register(pos);
             let waiting = Waiting {
                 pos,
                 partition: prepared.partition,
                 info: prepared.info,
             };
-            if self.inner.commands.send(Command::Entry(waiting)).is_err() {
-                // The entry is durable; the next open moves it to storage.
-                tracing::error!(%id, "archive background task has stopped; the message stays in the journal");
-            }
+            self.dispatch(waiting);
         } else {
             // A concurrent call recorded the same bytes first.
             shared.journal.release(pos);

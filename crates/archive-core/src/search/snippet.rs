@@ -65,15 +65,18 @@ pub fn snippet(text: &str, terms: &[&TextTerm], max_chars: usize) -> Snippet {
     let (from, to) = (byte_of(window_start), byte_of(window_end));
     let prefix = if window_start > 0 { "…" } else { "" };
     let suffix = if window_end < chars.len() { "…" } else { "" };
-    let body: String = text[from..to]
-        .chars()
-        .map(|c| if c.is_whitespace() { ' ' } else { c })
-        .collect();
+    let (body, positions) = one_line(&text[from..to], from);
 
     // Highlights are mapped back through byte offsets, because one
     // normalized character may stand for several original ones.
     let shift = prefix.chars().count();
-    let char_index = |byte: usize| text[from..byte.clamp(from, to)].chars().count() + shift;
+    let char_index = |byte: usize| {
+        let at = positions.partition_point(|&(start, _)| start < byte);
+        positions
+            .get(at)
+            .map_or(body.chars().count(), |&(_, index)| index)
+            + shift
+    };
     let highlights = occurrences
         .iter()
         .filter(|&&(start, end)| start >= window_start && end <= window_end)
@@ -84,6 +87,36 @@ pub fn snippet(text: &str, terms: &[&TextTerm], max_chars: usize) -> Snippet {
         text: format!("{prefix}{body}{suffix}"),
         highlights,
     }
+}
+
+/// Puts `text` on one line, every run of white space as one space, without
+/// trailing white space. Returns the line and, for each original character
+/// kept, its byte offset (plus `base`) and its character index in the line.
+fn one_line(text: &str, base: usize) -> (String, Vec<(usize, usize)>) {
+    let mut line = String::with_capacity(text.len());
+    let mut positions = Vec::with_capacity(text.len());
+    let mut count = 0;
+    let mut in_space = false;
+    for (offset, c) in text.char_indices() {
+        if c.is_whitespace() {
+            if !in_space {
+                positions.push((base + offset, count));
+                line.push(' ');
+                count += 1;
+            }
+            in_space = true;
+            continue;
+        }
+        in_space = false;
+        positions.push((base + offset, count));
+        line.push(c);
+        count += 1;
+    }
+    if line.ends_with(' ') {
+        line.pop();
+        positions.retain(|&(_, index)| index < count - 1);
+    }
+    (line, positions)
 }
 
 fn find_all<'a>(haystack: &'a [char], needle: &'a [char]) -> impl Iterator<Item = usize> + 'a {
@@ -98,7 +131,7 @@ mod tests {
 
     #[test]
     fn highlights_the_original_characters() {
-        let text = "ご注文コード：ＡＢＣ－１２３４\nショップ名：ｻﾝﾌﾟﾙｼｮｯﾌﾟ";
+        let text = "ご注文コード：ＡＢＣ－１２３４\r\nショップ名：ｻﾝﾌﾟﾙｼｮｯﾌﾟ\r\n";
         let abc = TextTerm::new(TextField::Any, "abc-1234");
         let shop = TextTerm::new(TextField::Any, "サンプル");
         let found = snippet(text, &[&abc, &shop], 200);

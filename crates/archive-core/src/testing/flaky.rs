@@ -1,4 +1,4 @@
-//! A storage wrapper that fails on demand, for outage tests.
+//! Storage and index wrappers that fail on demand, for outage tests.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use crate::search::{Index, IndexDocument, IndexError, Query, SearchPage};
 use crate::{
     ArchiveId, Damage, ListedEntry, PackEntry, Partition, PutOutcome, Storage, StorageError,
 };
@@ -111,5 +112,86 @@ impl Storage for FlakyStorage {
 
     async fn damage(&self) -> Result<Vec<Damage>, StorageError> {
         self.inner.damage().await
+    }
+}
+
+/// Wraps an index and makes `add` and `commit` fail with
+/// [`IndexError::Unavailable`] while it is switched off. Searches pass
+/// through.
+#[derive(Debug)]
+pub struct FlakyIndex {
+    inner: Arc<dyn Index>,
+    available: AtomicBool,
+    rejected: AtomicU64,
+}
+
+impl FlakyIndex {
+    /// Wraps `inner`, initially available.
+    pub fn new(inner: Arc<dyn Index>) -> FlakyIndex {
+        FlakyIndex {
+            inner,
+            available: AtomicBool::new(true),
+            rejected: AtomicU64::new(0),
+        }
+    }
+
+    /// Switches writes on or off.
+    pub fn set_available(&self, available: bool) {
+        self.available.store(available, Ordering::SeqCst);
+    }
+
+    /// Number of writes rejected while switched off.
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::SeqCst)
+    }
+
+    fn check(&self) -> Result<(), IndexError> {
+        if self.available.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.rejected.fetch_add(1, Ordering::SeqCst);
+        Err(IndexError::Unavailable {
+            backend: "flaky",
+            source: Box::new(SwitchedOff),
+        })
+    }
+}
+
+#[async_trait]
+impl Index for FlakyIndex {
+    async fn add(&self, documents: Vec<IndexDocument>) -> Result<(), IndexError> {
+        self.check()?;
+        self.inner.add(documents).await
+    }
+
+    async fn delete(&self, ids: &[ArchiveId]) -> Result<(), IndexError> {
+        self.check()?;
+        self.inner.delete(ids).await
+    }
+
+    async fn commit(&self) -> Result<(), IndexError> {
+        self.check()?;
+        self.inner.commit().await
+    }
+
+    async fn search(
+        &self,
+        query: &Query,
+        offset: usize,
+        limit: usize,
+    ) -> Result<SearchPage, IndexError> {
+        self.inner.search(query, offset, limit).await
+    }
+
+    async fn contains(&self, id: &ArchiveId) -> Result<bool, IndexError> {
+        self.inner.contains(id).await
+    }
+
+    async fn count(&self) -> Result<u64, IndexError> {
+        self.inner.count().await
+    }
+
+    async fn clear(&self) -> Result<(), IndexError> {
+        self.inner.clear().await
     }
 }

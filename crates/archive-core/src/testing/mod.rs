@@ -14,6 +14,6 @@ pub mod flaky;
 pub mod index;
 pub mod storage;
 
-pub use flaky::FlakyStorage;
+pub use flaky::{FlakyIndex, FlakyStorage};
 pub use index::{IndexFixture, MemoryIndexFixture};
 pub use storage::{Capabilities, MemoryFixture, StorageFixture};
