@@ -31,9 +31,52 @@ pub enum Command {
     Show(ShowArgs),
     /// List messages, newest first.
     List(ListArgs),
+    /// Search archived mail: parts of addresses, Japanese text, order and
+    /// phone numbers, dates and kinds.
+    Search(SearchArgs),
+    /// Rebuild the search index from the stored messages.
+    Reindex,
     /// Re-read every stored message and check it against its SHA-256 id.
     Verify,
 }
+
+/// Arguments of `sentmail search`.
+#[derive(Debug, Args)]
+#[command(after_help = SEARCH_HELP)]
+pub struct SearchArgs {
+    /// The query, for example: 'hoge.12 発送 after:2026-12-01'. Quote it
+    /// for the shell.
+    #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+    pub query: Vec<String>,
+
+    /// Print one JSON object per hit; the count of all matches goes to
+    /// standard error.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print only the number of matching messages.
+    #[arg(long, conflicts_with = "json")]
+    pub count: bool,
+
+    /// Number of hits to print.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+
+    /// Number of newest hits to skip.
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+}
+
+const SEARCH_HELP: &str = "\
+Query syntax:
+  山田 発送                   both terms (case, width and spaces in Japanese do not matter)
+  注文確認 OR 発送完了         either term
+  発送 -キャンセル            exclude a term
+  \"注文番号 A-2026\"           a term that contains a space
+  from:shop to:hoge.12        restrict to a field; to: covers To, Cc, Bcc and envelope
+  subject: body: attachment: order: customer: meta.KEY: message-id: kind: has:attachment
+  after:2026-12-01 before:2026-12-05T12:00 date:2026-12   dates in JST unless an offset
+                                                          such as Z or +09:00 is given";
 
 /// Arguments of `sentmail import`.
 #[derive(Debug, Args)]
