@@ -71,7 +71,7 @@ impl RequestError {
         match self.failure {
             Failure::Unavailable => {
                 "check that the server is running and reachable at the configured endpoint \
-                 (--s3-endpoint or AWS_ENDPOINT_URL); the archive retries"
+                 (--s3-endpoint or AWS_ENDPOINT_URL); a later retry can succeed"
             }
             Failure::Credentials => {
                 "check the credentials in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and \

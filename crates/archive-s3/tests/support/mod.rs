@@ -5,3 +5,4 @@
 pub mod faulty;
 pub mod mail;
 pub mod memory;
+pub mod server;
