@@ -109,8 +109,11 @@ impl S3Config {
         if let Some(region) = &self.region {
             builder = builder.with_region(region);
         }
-        if let Some(endpoint) = &self.endpoint {
-            builder = builder.with_endpoint(endpoint_for(endpoint, &self.bucket, self.path_style)?);
+        if let Some(endpoint) = self.endpoint.clone().or_else(endpoint_from_env) {
+            let endpoint = endpoint_for(&endpoint, &self.bucket, self.path_style)?;
+            builder = builder
+                .with_endpoint(&endpoint)
+                .with_config(AmazonS3ConfigKey::S3Endpoint, endpoint);
         }
         if let Some(allow) = self.allow_http {
             builder = builder.with_allow_http(allow);
@@ -131,6 +134,14 @@ impl S3Config {
         })?;
         Ok(Arc::new(store))
     }
+}
+
+/// Returns the endpoint from the environment, in the order of precedence
+/// object_store gives the variables.
+fn endpoint_from_env() -> Option<String> {
+    ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
 }
 
 fn client_key(key: ClientConfigKey) -> AmazonS3ConfigKey {
