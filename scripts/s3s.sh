@@ -45,7 +45,7 @@ start_s3s() {
 
   local address=""
   for _ in $(seq 1 100); do
-    address="$(grep -o 'server is running at http://127\.0\.0\.1:[0-9]*' "$S3S_DIR/log" | head -n 1 | sed 's/.* at //')" || true
+    address="$(grep -s -o 'server is running at http://127\.0\.0\.1:[0-9]*' "$S3S_DIR/log" | head -n 1 | sed 's/.* at //')" || true
     if [ -n "$address" ]; then
       break
     fi
