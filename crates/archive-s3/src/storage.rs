@@ -87,6 +87,10 @@ impl Inner {
     /// Returns the sequence number for the pack `name` of `partition`: the
     /// one its earlier, unfinished upload used, or a new one that is at
     /// least the Unix time in milliseconds and greater than any before.
+    // NOTE: a batch whose first upload never reached the server keeps its
+    // old number too. A pack that a concurrent put stores in the same
+    // partition meanwhile then lists after it. The archive's mover puts
+    // one batch at a time, so it never meets this case.
     pub(crate) fn pack_seq(&self, partition: &Partition, name: &str) -> u64 {
         let mut unfinished = self.unfinished.lock().expect("unfinished lock poisoned");
         if let Some(seq) = unfinished.get(&(partition.clone(), name.to_owned())) {
