@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Imports one corpus twice with the release binary, into a fresh data
-# directory (archive-fs) and into s3s-fs on loopback (archive-s3), and
-# prints the import summaries, time and memory of each, the S3 request
-# counts, and how long a restart takes with and without the footer cache.
+# Imports one corpus twice with the release binary: into a fresh data
+# directory (archive-fs), then into s3s-fs on loopback (archive-s3). It
+# prints the import summaries, the time and memory of each run and the S3
+# request counts. Last, it times a restart with and without the footer
+# cache.
 #
 # Usage: scripts/bench-s3.sh CORPUS [WORK_DIR]
 #   CORPUS    an mbox file, such as the one tools/gen_corpus.py writes
