@@ -11,11 +11,14 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+# shellcheck source=scripts/s3s.sh
+. "$root/scripts/s3s.sh"
 
 log() { printf '\n== %s\n' "$*" >&2; }
 
 cleanup_dirs=()
 cleanup() {
+  stop_s3s
   for dir in "${cleanup_dirs[@]}"; do
     rm -rf "$dir"
   done
@@ -35,10 +38,14 @@ lint() {
   cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 }
 
+# --all-features turns on the archive-s3 tests that need an S3 server, so
+# s3s-fs runs on loopback while they run.
 unit_and_integration_tests() {
   log "tests"
   cargo build --release --locked -p sentmail
+  start_s3s
   cargo test --workspace --all-features --locked
+  stop_s3s
 }
 
 # Imports the real-world corpus copied into testdata/, and, when the shared

@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "sentmail", version, about, max_term_width = 100)]
 pub struct Cli {
-    /// Data directory of the embedded archive (packs and capture journal).
+    /// Data directory of the archive: the capture journal, and the packs
+    /// unless --storage names a bucket.
     #[arg(
         long,
         global = true,
@@ -16,6 +17,10 @@ pub struct Cli {
         default_value = "./sentmail-data"
     )]
     pub data: PathBuf,
+
+    /// Storage of the packs.
+    #[command(flatten)]
+    pub storage: crate::storage::StorageArgs,
 
     /// The command to run.
     #[command(subcommand)]

@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod import;
 mod progress;
+mod storage;
 mod view;
 
 use std::path::Path;
@@ -13,7 +14,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use archive_core::{Archive, ArchiveOptions};
-use archive_fs::FsStorage;
 use clap::Parser;
 
 use cli::{Cli, Command};
@@ -49,7 +49,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Import(args) = &cli.command {
         options.max_message_bytes = args.max_size;
     }
-    let archive = open_archive(&cli.data, options).await?;
+    let storage = storage::open(&cli.storage, &cli.data).await?;
+    let archive = open_archive(storage.storage.clone(), &cli.data, options).await?;
 
     let outcome = match &cli.command {
         Command::Import(args) => import(&archive, args).await,
@@ -65,14 +66,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .close(CLOSE_TIMEOUT)
         .await
         .context("moving pending messages into storage failed")?;
+    storage.log_requests();
     outcome
 }
 
-async fn open_archive(data: &Path, options: ArchiveOptions) -> anyhow::Result<Archive> {
-    let storage = FsStorage::open(data)
-        .await
-        .with_context(|| format!("opening the archive in {} failed", data.display()))?;
-    Archive::builder(Arc::new(storage), data.join("journal"))
+async fn open_archive(
+    storage: Arc<dyn archive_core::Storage>,
+    data: &Path,
+    options: ArchiveOptions,
+) -> anyhow::Result<Archive> {
+    Archive::builder(storage, data.join("journal"))
         .options(options)
         .open()
         .await
