@@ -172,6 +172,11 @@ impl Client {
         self.reply().await
     }
 
+    /// Returns the TCP stream, for a TLS handshake. Unread input is lost.
+    pub fn into_inner(self) -> TcpStream {
+        self.stream.into_inner()
+    }
+
     /// Reads until the server closes the connection and returns what came.
     pub async fn read_to_end(&mut self) -> Vec<u8> {
         let mut rest = Vec::new();
