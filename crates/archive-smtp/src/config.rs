@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ipnet::IpNet;
+pub use ipnet::IpNet;
 use serde::Deserialize;
 
 /// Settings of the SMTP receiver. `Default` gives the values documented on

@@ -33,6 +33,8 @@ pub enum Command {
     List(ListArgs),
     /// Re-read every stored message and check it against its SHA-256 id.
     Verify,
+    /// Receive BCC or journal copies over SMTP and record every message.
+    Serve(crate::serve::ServeArgs),
 }
 
 /// Arguments of `sentmail import`.
