@@ -14,9 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use archive_smtp::SmtpConfig;
-use archive_smtp::config::{TlsFiles, UserEntry};
-use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
-use support::{Client, TestServer, config, start};
+use archive_smtp::config::UserEntry;
+use support::{Client, TestServer, cheap_hash, config, self_signed, start};
 use tokio::process::Command;
 
 const USER: &str = "journal";
@@ -31,27 +30,11 @@ fn required_env(name: &str) -> String {
     })
 }
 
-/// Hashes with cheap argon2 parameters, so debug builds stay fast.
-fn cheap_hash(password: &str) -> String {
-    let params = argon2::Params::new(8, 1, 1, None).unwrap();
-    let hasher = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let salt = SaltString::generate(&mut OsRng);
-    hasher
-        .hash_password(password.as_bytes(), &salt)
-        .unwrap()
-        .to_string()
-}
-
 /// Returns a configuration with a self-signed certificate and one AUTH
 /// user.
 fn tls_auth_config(dir: &Path) -> SmtpConfig {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert = dir.join("cert.pem");
-    let key = dir.join("key.pem");
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
     let mut config = config();
-    config.tls = Some(TlsFiles { cert, key });
+    config.tls = Some(self_signed(dir).0);
     config.auth.users = vec![UserEntry {
         name: USER.into(),
         password_hash: cheap_hash(PASSWORD),

@@ -6,28 +6,16 @@ mod support;
 use std::sync::Arc;
 
 use archive_smtp::SmtpConfig;
-use archive_smtp::config::{TlsFiles, UserEntry};
-use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+use archive_smtp::config::UserEntry;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use rustls::pki_types::pem::PemObject;
-use support::{archived_reply, config, message, start};
+use support::{archived_reply, cheap_hash, config, message, self_signed, start};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const USER: &str = "postfix";
 const PASSWORD: &str = "correct horse battery staple";
-
-/// Hashes with cheap argon2 parameters, so debug builds stay fast.
-fn cheap_hash(password: &str) -> String {
-    let params = argon2::Params::new(8, 1, 1, None).unwrap();
-    let hasher = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let salt = SaltString::generate(&mut OsRng);
-    hasher
-        .hash_password(password.as_bytes(), &salt)
-        .unwrap()
-        .to_string()
-}
 
 /// A self-signed certificate for `localhost` and a configuration that
 /// serves it.
@@ -39,14 +27,9 @@ struct TlsSetup {
 
 fn tls_config() -> TlsSetup {
     let dir = tempfile::tempdir().unwrap();
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert_pem = certified.cert.pem();
-    let cert = dir.path().join("cert.pem");
-    let key = dir.path().join("key.pem");
-    std::fs::write(&cert, &cert_pem).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let (files, cert_pem) = self_signed(dir.path());
     let mut config = config();
-    config.tls = Some(TlsFiles { cert, key });
+    config.tls = Some(files);
     config.auth.users = vec![UserEntry {
         name: USER.into(),
         password_hash: cheap_hash(PASSWORD),

@@ -236,3 +236,29 @@ pub fn message(number: u32) -> Vec<u8> {
     )
     .into_bytes()
 }
+
+/// Hashes `password` with cheap argon2 parameters, so debug builds stay
+/// fast.
+pub fn cheap_hash(password: &str) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+
+    let params = argon2::Params::new(8, 1, 1, None).unwrap();
+    let hasher = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let salt = SaltString::generate(&mut OsRng);
+    hasher
+        .hash_password(password.as_bytes(), &salt)
+        .unwrap()
+        .to_string()
+}
+
+/// Writes a self-signed certificate for `localhost` and its key to `dir`
+/// and returns the files and the certificate in PEM.
+pub fn self_signed(dir: &std::path::Path) -> (archive_smtp::config::TlsFiles, String) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert_pem = certified.cert.pem();
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    std::fs::write(&cert, &cert_pem).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    (archive_smtp::config::TlsFiles { cert, key }, cert_pem)
+}
