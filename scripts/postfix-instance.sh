@@ -93,7 +93,12 @@ start() {
   local dir="$1" mode="$2"
   shift 2
   mkdir -p "$dir/conf" "$dir/queue" "$dir/data"
+  chmod 755 "$dir"
   chown postfix "$dir/data"
+  if ! runuser -u postfix -- test -w "$dir/data"; then
+    echo "error: the postfix user cannot reach $dir; make each parent directory searchable (chmod o+x)" >&2
+    exit 1
+  fi
   local port
   port="$(free_port)"
   write_main_cf "$dir"
@@ -128,10 +133,12 @@ CONF
     *) usage ;;
   esac
   postfix -c "$dir/conf" check >/dev/null 2>&1 || true
-  postfix -c "$dir/conf" start >"$dir/start.log" 2>&1 || {
+  if ! postfix -c "$dir/conf" start >"$dir/start.log" 2>&1; then
+    echo "error: starting Postfix in $dir failed:" >&2
     cat "$dir/start.log" >&2
+    tail -n 5 "$dir/postfix.log" >&2 || true
     exit 1
-  }
+  fi
   # Wait until the SMTP server accepts connections, at most 10 seconds.
   for _ in $(seq 1 100); do
     if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null; then

@@ -33,6 +33,8 @@ trap cleanup EXIT
 # instance that a test left running.
 test_tmp="$(mktemp -d)"
 cleanup_dirs+=("$test_tmp")
+# Postfix's daemons run as the postfix user and must reach their directories.
+chmod 755 "$test_tmp"
 export TMPDIR="$test_tmp"
 
 stop_postfix_instances() {
