@@ -161,6 +161,7 @@ impl Server {
                 phase: phase.subscribe(),
                 done: done.clone(),
                 sessions: sessions.clone(),
+                over_limit: AtomicU64::new(0),
             };
             accepting.spawn(accept.run());
         }
@@ -201,6 +202,8 @@ struct Accept {
     phase: watch::Receiver<Phase>,
     done: mpsc::Sender<()>,
     sessions: Arc<AtomicU64>,
+    /// Clients rejected at the connection limit so far.
+    over_limit: AtomicU64,
 }
 
 impl Accept {
@@ -230,7 +233,12 @@ impl Accept {
                 continue;
             }
             let Ok(permit) = self.connections.clone().try_acquire_owned() else {
-                tracing::warn!(%client, "connection limit reached; rejected with 421");
+                // A flood rejects many clients; log the first and then every
+                // hundredth instead of each one.
+                let rejected = self.over_limit.fetch_add(1, Ordering::Relaxed) + 1;
+                if rejected == 1 || rejected.is_multiple_of(100) {
+                    tracing::warn!(%client, rejected, "connection limit reached; rejected with 421");
+                }
                 self.reject(
                     stream,
                     Reply::new(421, "4.3.2", "Too many connections; try again later"),
