@@ -126,6 +126,7 @@ virtual_mailbox_maps = static:maildir/
 virtual_uid_maps = static:$(id -u nobody)
 virtual_gid_maps = static:$(getent group nogroup | cut -d: -f3)
 virtual_minimum_uid = 1
+virtual_mailbox_limit = 0
 default_transport = discard
 relay_transport = discard
 CONF
