@@ -10,13 +10,14 @@
 # connections. Needs root for Postfix; installs nothing (run
 # scripts/test.sh once first). Prints the figures and the load average.
 #
-# Usage: scripts/bench-smtp.sh [MESSAGES] [CONNECTIONS]
+# Usage: scripts/bench-smtp.sh [MESSAGES] [CONNECTIONS] [CLIENT_THREADS]
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 messages="${1:-100000}"
 connections="${2:-50}"
+threads="${3:-1}"
 corpus=/tmp/mail-100k.mbox
 
 log() { printf '\n== %s\n' "$*" >&2; }
@@ -38,7 +39,8 @@ if [ ! -f "$corpus" ]; then
   python3 tools/gen_corpus.py -n 100000 --seed 1 --format mbox --out "$corpus"
 fi
 cargo build --release --locked -p sentmail -p archive-bench
-bench=(target/release/smtp-bench --corpus "$corpus" --messages "$messages" --connections "$connections")
+bench=(target/release/smtp-bench --corpus "$corpus" --messages "$messages"
+  --connections "$connections" --threads "$threads")
 
 log "load before the runs: $(cat /proc/loadavg)"
 

@@ -48,6 +48,10 @@ struct Args {
     /// Label printed with the figures.
     #[arg(long, default_value = "server")]
     label: String,
+    /// Client threads. One thread keeps the client's CPU share small; two
+    /// show whether the client limits a fast server.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
 }
 
 /// Times a message may be deferred with 4xx before the run fails.
@@ -64,9 +68,22 @@ struct Shared {
     rcpt: String,
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let runtime = if args.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.threads)
+            .enable_all()
+            .build()?
+    };
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     eprintln!(
         "loading {} messages from {}",
         args.messages,
