@@ -22,6 +22,11 @@ corpus=/tmp/mail-100k.mbox
 
 log() { printf '\n== %s\n' "$*" >&2; }
 
+# Prints the CPU seconds (user + system) that process $1 has used so far.
+cpu_seconds() {
+  awk -v tick="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / tick }' "/proc/$1/stat"
+}
+
 work="$(mktemp -d /var/tmp/smtp-bench.XXXXXX)"
 chmod 755 "$work"
 server_pid=""
@@ -54,6 +59,7 @@ for _ in $(seq 1 100); do
 done
 address="$(sed -n 's/^listening on //p' "$work/serve.out" | head -n 1)"
 "${bench[@]}" --server "$address" --label "sentmail serve"
+log "sentmail serve used $(cpu_seconds "$server_pid") s of CPU"
 kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""
@@ -74,6 +80,7 @@ smtp-sink -u postfix "127.0.0.1:$port" 256 &
 sink_pid=$!
 sleep 1
 "${bench[@]}" --server "127.0.0.1:$port" --label "smtp-sink"
+log "smtp-sink used $(cpu_seconds "$sink_pid") s of CPU"
 kill "$sink_pid"
 wait "$sink_pid" 2>/dev/null || true
 sink_pid=""
