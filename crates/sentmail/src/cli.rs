@@ -43,6 +43,8 @@ pub enum Command {
     Reindex,
     /// Re-read every stored message and check it against its SHA-256 id.
     Verify,
+    /// Receive BCC or journal copies over SMTP and record every message.
+    Serve(crate::serve::ServeArgs),
 }
 
 /// Arguments of `sentmail search`.

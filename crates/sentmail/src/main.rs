@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod import;
 mod progress;
+mod serve;
 mod storage;
 mod view;
 
@@ -23,11 +24,16 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(600);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The receiver logs every accepted message at info level.
+    let default_filter = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .init();
 
@@ -45,6 +51,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Serve(args) = &cli.command {
+        return serve::run(&cli.data, args).await;
+    }
     let mut options = ArchiveOptions::default();
     if let Command::Import(args) = &cli.command {
         options.max_message_bytes = args.max_size;
@@ -61,6 +70,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Verify => commands::verify(&archive).await.map(|()| ExitCode::SUCCESS),
+        Command::Serve(_) => unreachable!("serve returned above"),
     };
     archive
         .close(CLOSE_TIMEOUT)
