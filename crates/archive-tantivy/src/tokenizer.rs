@@ -1,0 +1,469 @@
+//! Tokenizers of normalized field values.
+//!
+//! Every value reaches tantivy already normalized with
+//! [`archive_core::search::normalize`], and query terms are normalized the
+//! same way, so these tokenizers never fold case or width themselves. Each
+//! one turns a value into the terms of one kind of field:
+//!
+//! - [`Grams::Bigrams`]: every pair of adjacent characters, at the position
+//!   of its first character. A term of two or more characters occurs in a
+//!   value exactly when its bigrams occur at consecutive positions, so a
+//!   phrase query finds substrings. Bigrams have a position length
+//!   of two, and tantivy (0.27, `postings_writer.rs`) starts the next value
+//!   of a multi-valued field one position after the end of the last token.
+//!   So the last bigram of one value and the first of the next lie three
+//!   positions apart, and no phrase whose bigrams are at most two apart
+//!   (see [`phrase_bigrams`]) spans two values.
+//! - [`Grams::Unigrams`]: every character, for one-character terms.
+//! - [`Grams::IdentifierSuffixes`]: every suffix of every identifier run
+//!   ([`identifier_runs`]), cut to [`MAX_SUFFIX_CHARS`]. An identifier-like
+//!   term of at most that length occurs in a value exactly when it is a
+//!   prefix of one of these terms.
+//! - [`Grams::DigitSuffixes`]: every suffix of the digits of every numeric
+//!   run ([`numeric_runs`]), cut to [`MAX_SUFFIX_CHARS`], for phone numbers
+//!   written with other separators.
+//! - [`Grams::LongDigitBigrams`]: digit bigrams of the numeric runs longer
+//!   than [`MAX_SUFFIX_CHARS`] digits, for phone terms too long for a prefix
+//!   lookup.
+//!
+//! A keyed tokenizer reads values written by [`keyed_value`] and puts the
+//! key and a NUL byte before every term, so one field serves every
+//! metadata key and `meta.KEY:` stays restricted to its key.
+
+use archive_core::search::{identifier_runs, numeric_runs};
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+
+/// Maximum length in characters (all ASCII) of the suffix terms. Longer
+/// suffixes are cut; terms longer than this are searched with bigram
+/// phrases instead of a prefix lookup.
+pub const MAX_SUFFIX_CHARS: usize = 40;
+
+/// The kind of terms a [`GramTokenizer`] produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grams {
+    /// Adjacent character pairs with positions.
+    Bigrams,
+    /// Single characters.
+    Unigrams,
+    /// Suffixes of identifier runs.
+    IdentifierSuffixes,
+    /// Suffixes of the digits of numeric runs.
+    DigitSuffixes,
+    /// Digit bigrams of numeric runs longer than [`MAX_SUFFIX_CHARS`].
+    LongDigitBigrams,
+}
+
+impl Grams {
+    /// Every kind, in the order of the fields of a field group.
+    pub const ALL: [Grams; 5] = [
+        Grams::Bigrams,
+        Grams::Unigrams,
+        Grams::IdentifierSuffixes,
+        Grams::DigitSuffixes,
+        Grams::LongDigitBigrams,
+    ];
+
+    /// Returns the name this kind is registered under, with `_keyed`
+    /// appended for the keyed variant.
+    pub fn tokenizer_name(self, keyed: bool) -> &'static str {
+        match (self, keyed) {
+            (Grams::Bigrams, false) => "sentmail_bigrams",
+            (Grams::Bigrams, true) => "sentmail_bigrams_keyed",
+            (Grams::Unigrams, false) => "sentmail_unigrams",
+            (Grams::Unigrams, true) => "sentmail_unigrams_keyed",
+            (Grams::IdentifierSuffixes, false) => "sentmail_identifier_suffixes",
+            (Grams::IdentifierSuffixes, true) => "sentmail_identifier_suffixes_keyed",
+            (Grams::DigitSuffixes, false) => "sentmail_digit_suffixes",
+            (Grams::DigitSuffixes, true) => "sentmail_digit_suffixes_keyed",
+            (Grams::LongDigitBigrams, false) => "sentmail_long_digit_bigrams",
+            (Grams::LongDigitBigrams, true) => "sentmail_long_digit_bigrams_keyed",
+        }
+    }
+
+    /// True if the terms carry positions (phrase queries need them).
+    pub fn has_positions(self) -> bool {
+        matches!(self, Grams::Bigrams | Grams::LongDigitBigrams)
+    }
+}
+
+/// Writes a metadata value for a keyed tokenizer: the key's length in
+/// bytes, `:`, the key, then the normalized value.
+pub fn keyed_value(key: &str, normalized: &str) -> String {
+    format!("{}:{key}{normalized}", key.len())
+}
+
+/// Splits a value written by [`keyed_value`] into key and value. Text that
+/// does not follow that form counts as a value with an empty key.
+fn split_keyed(text: &str) -> (&str, &str) {
+    let Some((length, rest)) = text.split_once(':') else {
+        return ("", text);
+    };
+    match length.parse::<usize>() {
+        Ok(length) if rest.is_char_boundary(length) => rest.split_at(length),
+        _ => ("", text),
+    }
+}
+
+/// Returns the prefix of every term of a keyed field for `key`.
+pub fn key_prefix(key: &str) -> String {
+    format!("{key}\0")
+}
+
+/// A tokenizer of normalized values; see the module documentation.
+#[derive(Debug, Clone, Copy)]
+pub struct GramTokenizer {
+    grams: Grams,
+    keyed: bool,
+}
+
+impl GramTokenizer {
+    /// Creates a tokenizer; `keyed` values are read with the key prefix.
+    pub fn new(grams: Grams, keyed: bool) -> GramTokenizer {
+        GramTokenizer { grams, keyed }
+    }
+}
+
+impl Tokenizer for GramTokenizer {
+    type TokenStream<'a> = GramStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> GramStream<'a> {
+        let (key, value) = if self.keyed {
+            split_keyed(text)
+        } else {
+            ("", text)
+        };
+        let mut prefix = String::new();
+        if self.keyed {
+            prefix = key_prefix(key);
+        }
+        let source = match self.grams {
+            Grams::Bigrams | Grams::Unigrams => Source::Chars(value.char_indices()),
+            Grams::IdentifierSuffixes => Source::Runs {
+                runs: identifier_runs(value).map(str::to_owned).collect(),
+                run: 0,
+                start: 0,
+            },
+            Grams::DigitSuffixes => Source::Runs {
+                runs: numeric_runs(value).collect(),
+                run: 0,
+                start: 0,
+            },
+            Grams::LongDigitBigrams => Source::Runs {
+                runs: numeric_runs(value)
+                    .filter(|digits| digits.len() > MAX_SUFFIX_CHARS)
+                    .collect(),
+                run: 0,
+                start: 0,
+            },
+        };
+        GramStream {
+            grams: self.grams,
+            prefix,
+            source,
+            previous: None,
+            base: 0,
+            token: Token::default(),
+        }
+    }
+}
+
+enum Source<'a> {
+    Chars(std::str::CharIndices<'a>),
+    Runs {
+        runs: Vec<String>,
+        /// Index of the current run.
+        run: usize,
+        /// Start of the next term within the current run.
+        start: usize,
+    },
+}
+
+/// The token stream of a [`GramTokenizer`].
+pub struct GramStream<'a> {
+    grams: Grams,
+    prefix: String,
+    source: Source<'a>,
+    /// The previous character and its position, for bigrams.
+    previous: Option<(usize, char)>,
+    /// Position of the first bigram of the current run, for long digit
+    /// runs.
+    base: usize,
+    token: Token,
+}
+
+impl GramStream<'_> {
+    fn set_text(&mut self, parts: &[&str]) {
+        self.token.text.clear();
+        self.token.text.push_str(&self.prefix);
+        for part in parts {
+            self.token.text.push_str(part);
+        }
+    }
+
+    fn advance_chars(&mut self) -> bool {
+        let Source::Chars(chars) = &mut self.source else {
+            return false;
+        };
+        loop {
+            let Some((offset, c)) = chars.next() else {
+                return false;
+            };
+            let position = self.previous.map_or(0, |(position, _)| position + 1);
+            let previous = self.previous.replace((position, c));
+            match self.grams {
+                Grams::Unigrams => {
+                    self.token.text.clear();
+                    self.token.text.push_str(&self.prefix);
+                    self.token.text.push(c);
+                    self.token.position = position;
+                    self.token.offset_from = offset;
+                    self.token.offset_to = offset + c.len_utf8();
+                    return true;
+                }
+                _ => {
+                    let Some((previous_position, previous_char)) = previous else {
+                        continue;
+                    };
+                    self.token.text.clear();
+                    self.token.text.push_str(&self.prefix);
+                    self.token.text.push(previous_char);
+                    self.token.text.push(c);
+                    self.token.position = previous_position;
+                    self.token.offset_from = offset - previous_char.len_utf8();
+                    self.token.offset_to = offset + c.len_utf8();
+                    return true;
+                }
+            }
+        }
+    }
+
+    fn advance_runs(&mut self) -> bool {
+        let Source::Runs { runs, run, start } = &mut self.source else {
+            return false;
+        };
+        loop {
+            let Some(current) = runs.get(*run) else {
+                return false;
+            };
+            let bigrams = self.grams == Grams::LongDigitBigrams;
+            let last_start = if bigrams {
+                current.len().saturating_sub(1)
+            } else {
+                current.len()
+            };
+            if *start >= last_start {
+                if bigrams {
+                    // Leave a gap so that no phrase spans two runs.
+                    self.base += current.len() + 1;
+                }
+                *run += 1;
+                *start = 0;
+                continue;
+            }
+            // Runs hold only ASCII characters, so byte and character
+            // indices agree.
+            let end = if bigrams {
+                *start + 2
+            } else {
+                current.len().min(*start + MAX_SUFFIX_CHARS)
+            };
+            let piece = current[*start..end].to_owned();
+            let position = self.base + *start;
+            *start += 1;
+            self.set_text(&[&piece]);
+            self.token.position = position;
+            return true;
+        }
+    }
+}
+
+impl TokenStream for GramStream<'_> {
+    fn advance(&mut self) -> bool {
+        self.token.position_length = if self.grams.has_positions() { 2 } else { 1 };
+        match self.source {
+            Source::Chars(_) => self.advance_chars(),
+            Source::Runs { .. } => self.advance_runs(),
+        }
+    }
+
+    fn token(&self) -> &Token {
+        &self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
+}
+
+/// Returns the bigrams of a normalized term with their offsets, as a
+/// phrase query needs them: bigrams at offsets 0, 2, 4, … and the last
+/// one. Together they cover every character, which is enough for the
+/// phrase to match only the whole term, and no two neighbours are more
+/// than two positions apart, which keeps the phrase inside one value.
+/// `None` for terms shorter than two characters.
+pub fn phrase_bigrams(term: &str) -> Option<Vec<(usize, String)>> {
+    let chars: Vec<char> = term.chars().collect();
+    if chars.len() < 2 {
+        return None;
+    }
+    let last = chars.len() - 2;
+    let mut offsets: Vec<usize> = (0..=last).step_by(2).collect();
+    if offsets.last() != Some(&last) {
+        offsets.push(last);
+    }
+    Some(
+        offsets
+            .into_iter()
+            .map(|offset| (offset, chars[offset..offset + 2].iter().collect()))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use archive_core::search::normalize;
+
+    fn tokens(grams: Grams, keyed: bool, text: &str) -> Vec<(String, usize)> {
+        let mut tokenizer = GramTokenizer::new(grams, keyed);
+        let mut stream = tokenizer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push((stream.token().text.clone(), stream.token().position));
+        }
+        out
+    }
+
+    fn texts(grams: Grams, text: &str) -> Vec<String> {
+        tokens(grams, false, text)
+            .into_iter()
+            .map(|(text, _)| text)
+            .collect()
+    }
+
+    #[test]
+    fn bigrams_sit_at_character_positions() {
+        assert_eq!(
+            tokens(Grams::Bigrams, false, "発送a b"),
+            vec![
+                ("発送".to_owned(), 0),
+                ("送a".to_owned(), 1),
+                ("a ".to_owned(), 2),
+                (" b".to_owned(), 3),
+            ]
+        );
+        assert!(tokens(Grams::Bigrams, false, "発").is_empty());
+        assert!(tokens(Grams::Bigrams, false, "").is_empty());
+    }
+
+    #[test]
+    fn bigram_offsets_are_byte_ranges() {
+        let mut tokenizer = GramTokenizer::new(Grams::Bigrams, false);
+        let text = "aé発";
+        let mut stream = tokenizer.token_stream(text);
+        let mut ranges = Vec::new();
+        while stream.advance() {
+            let token = stream.token();
+            ranges.push(&text[token.offset_from..token.offset_to]);
+        }
+        assert_eq!(ranges, ["aé", "é発"]);
+    }
+
+    #[test]
+    fn unigrams_cover_every_character() {
+        assert_eq!(
+            tokens(Grams::Unigrams, false, "発a"),
+            vec![("発".to_owned(), 0), ("a".to_owned(), 1)]
+        );
+    }
+
+    #[test]
+    fn tokenizers_see_normalized_text() {
+        let normalized = normalize("ＡＢＣ－１２３４ ｻﾝﾌﾟﾙ");
+        assert_eq!(normalized, "abc-1234 サンプル");
+        assert_eq!(
+            texts(Grams::IdentifierSuffixes, &normalized),
+            [
+                "abc-1234", "bc-1234", "c-1234", "-1234", "1234", "234", "34", "4"
+            ]
+        );
+        assert!(texts(Grams::Bigrams, &normalized).contains(&"ンプ".to_owned()));
+    }
+
+    #[test]
+    fn identifier_suffixes_are_cut() {
+        let run = format!("{}@example.com", "a1".repeat(30));
+        let suffixes = texts(Grams::IdentifierSuffixes, &run);
+        assert_eq!(suffixes.len(), run.len());
+        assert_eq!(suffixes[0], run[..MAX_SUFFIX_CHARS]);
+        assert!(suffixes.iter().all(|s| s.len() <= MAX_SUFFIX_CHARS));
+        assert_eq!(suffixes.last().map(String::as_str), Some("m"));
+        assert!(
+            texts(Grams::IdentifierSuffixes, "hoge shop").is_empty(),
+            "runs without a digit or @ are not identifiers"
+        );
+    }
+
+    #[test]
+    fn digit_suffixes_join_phone_separators() {
+        assert_eq!(
+            texts(Grams::DigitSuffixes, "tel (03) 1234-56 x"),
+            [
+                "03123456", "3123456", "123456", "23456", "3456", "456", "56", "6"
+            ]
+        );
+    }
+
+    #[test]
+    fn long_digit_runs_get_bigrams_with_gaps() {
+        let long = "1".repeat(MAX_SUFFIX_CHARS + 1);
+        let text = format!("{long} 5 x {long}");
+        let bigrams = tokens(Grams::LongDigitBigrams, false, &text);
+        // The digits of "{long} 5" form one run of 42 digits, the second
+        // run has 41: 41 + 40 bigrams.
+        assert_eq!(bigrams.len(), 41 + 40);
+        assert_eq!(bigrams[40].1, 40, "last bigram of the first run");
+        assert!(
+            bigrams[41].1 > 41,
+            "the second run starts after a gap: {}",
+            bigrams[41].1
+        );
+        assert!(texts(Grams::LongDigitBigrams, "090-1234-5678").is_empty());
+    }
+
+    #[test]
+    fn keyed_values_prefix_every_term() {
+        let value = keyed_value("order_id", "a1");
+        assert_eq!(
+            tokens(Grams::Bigrams, true, &value),
+            vec![("order_id\0a1".to_owned(), 0)]
+        );
+        assert_eq!(
+            tokens(Grams::IdentifierSuffixes, true, &value),
+            vec![
+                ("order_id\0a1".to_owned(), 0),
+                ("order_id\u{0}1".to_owned(), 1)
+            ]
+        );
+        let odd_key = keyed_value("a:b\0", "x");
+        assert_eq!(tokens(Grams::Unigrams, true, &odd_key)[0].0, "a:b\0\0x");
+    }
+
+    #[test]
+    fn phrase_bigrams_cover_the_term() {
+        assert_eq!(phrase_bigrams("発"), None);
+        assert_eq!(phrase_bigrams("発送"), Some(vec![(0, "発送".to_owned())]));
+        assert_eq!(
+            phrase_bigrams("商品を発送"),
+            Some(vec![
+                (0, "商品".to_owned()),
+                (2, "を発".to_owned()),
+                (3, "発送".to_owned())
+            ])
+        );
+        assert_eq!(
+            phrase_bigrams("abcd"),
+            Some(vec![(0, "ab".to_owned()), (2, "cd".to_owned())])
+        );
+    }
+}
