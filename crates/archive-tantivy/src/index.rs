@@ -13,7 +13,7 @@ use tantivy::directory::MmapDirectory;
 use tantivy::indexer::IndexWriterOptions;
 use tantivy::query::TermQuery;
 use tantivy::schema::{IndexRecordOption, Schema};
-use tantivy::{IndexReader, IndexWriter, ReloadPolicy, Term};
+use tantivy::{IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
 
 use crate::collector::{Found, TopHits, merge};
 use crate::document::MessageDoc;
@@ -331,13 +331,25 @@ impl Inner {
             })
             .collect();
         let mut state = self.write_state();
+        let committed = self.committed_searchers()?;
         for (id, month, doc) in prepared {
-            // A copy added since the last commit may sit in another month's
-            // writer if the date changed; replace it too.
-            let earlier: Vec<Month> = state.added.get(&id).cloned().unwrap_or_default();
-            for other in earlier.into_iter().filter(|other| *other != month) {
-                self.writer(&mut state, other)?
-                    .delete_term(self.id_term(&id));
+            // A document whose date moved to another month since it was
+            // indexed sits in another partition: committed there, or added
+            // since the last commit. Deleting an id that a partition's
+            // segments hold only as deleted documents does no harm.
+            let term = self.id_term(&id);
+            let mut elsewhere: Vec<Month> = state.added.get(&id).cloned().unwrap_or_default();
+            for (other, searcher) in &committed {
+                let frequency = searcher
+                    .doc_freq(&term)
+                    .map_err(|error| tantivy_error("look up id", &self.directory(*other), error))?;
+                if frequency > 0 {
+                    elsewhere.push(*other);
+                }
+            }
+            for other in elsewhere.into_iter().filter(|other| *other != month) {
+                self.writer(&mut state, other)?.delete_term(term.clone());
+                state.dirty.insert(other);
             }
             let writer = self.writer(&mut state, month)?;
             writer.delete_term(self.id_term(&id));
@@ -351,6 +363,17 @@ impl Inner {
             }
         }
         Ok(())
+    }
+
+    /// Returns the committed snapshot of every partition.
+    fn committed_searchers(&self) -> Result<Vec<(Month, Searcher)>, IndexError> {
+        let mut searchers = Vec::new();
+        for month in self.known_months() {
+            if let Some(partition) = self.partition(month, false)? {
+                searchers.push((month, partition.reader.searcher()));
+            }
+        }
+        Ok(searchers)
     }
 
     /// Returns the months whose committed documents include `id`.
