@@ -10,7 +10,7 @@ use archive_core::search::{IndexDocument, normalize};
 use tantivy::schema::{Field, OwnedValue};
 
 use crate::schema::{FACT_ATTACHMENT, Fields, Group, fact_kind, fact_meta_present, fact_present};
-use crate::tokenizer::{Grams, keyed_value};
+use crate::tokenizer::keyed_value;
 
 /// A message ready for tantivy's `IndexWriter`.
 #[derive(Debug, Clone)]
@@ -98,8 +98,8 @@ impl MessageDoc {
     fn push_text(&mut self, fields: &Fields, group: Group, text: String) {
         let at = self.values.len() as u32;
         self.values.push(OwnedValue::Str(text));
-        for grams in Grams::ALL {
-            self.entries.push((fields.text(group, grams), at));
+        for grams in group.grams() {
+            self.entries.push((fields.text(group, *grams), at));
         }
     }
 }

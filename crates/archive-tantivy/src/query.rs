@@ -6,9 +6,9 @@
 //!
 //! - an empty normalized term: the group has a value at all;
 //! - one character: a term query on the unigram field;
-//! - an identifier-like term ([`is_identifier_term`]) of at most
-//!   [`MAX_SUFFIX_CHARS`] characters: a prefix (term range) query on the
-//!   identifier suffix field;
+//! - an identifier-like term ([`is_identifier_term`]) of
+//!   [`MIN_SUFFIX_CHARS`] to [`MAX_SUFFIX_CHARS`] characters: a prefix
+//!   (term range) query on the identifier suffix field;
 //! - any other term: a phrase of its bigrams ([`phrase_bigrams`]).
 //!
 //! A term that looks like a phone number also matches through its digits:
@@ -29,7 +29,7 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 
 use crate::schema::{FACT_ATTACHMENT, Fields, Group, fact_kind, fact_meta_present, fact_present};
-use crate::tokenizer::{Grams, MAX_SUFFIX_CHARS, key_prefix, phrase_bigrams};
+use crate::tokenizer::{Grams, MAX_SUFFIX_CHARS, MIN_SUFFIX_CHARS, key_prefix, phrase_bigrams};
 
 /// The time span a partition covers: `[start, end)`.
 pub type Span = (DateTime<Utc>, DateTime<Utc>);
@@ -198,7 +198,11 @@ impl Builder<'_> {
             let field = self.fields.text(group, Grams::Unigrams);
             return term_query(field, &format!("{prefix}{normalized}"));
         }
-        if length <= MAX_SUFFIX_CHARS && is_identifier_term(normalized) {
+        let suffix_lengths = MIN_SUFFIX_CHARS..=MAX_SUFFIX_CHARS;
+        if suffix_lengths.contains(&length)
+            && group.grams().contains(&Grams::IdentifierSuffixes)
+            && is_identifier_term(normalized)
+        {
             let field = self.fields.text(group, Grams::IdentifierSuffixes);
             return prefix_query(field, &format!("{prefix}{normalized}"));
         }

@@ -76,6 +76,26 @@ impl Group {
         }
     }
 
+    /// Returns the kinds of terms the group's values are indexed with.
+    ///
+    /// Message-IDs get no identifier suffixes: each of them would add
+    /// about fifty terms that no other message shares, the most costly
+    /// kind of term to index, while a whole Message-ID is longer than
+    /// [`MAX_SUFFIX_CHARS`](crate::tokenizer::MAX_SUFFIX_CHARS) anyway and
+    /// a part of one is rare enough in the bigram postings to find by
+    /// phrase.
+    pub fn grams(self) -> &'static [Grams] {
+        match self {
+            Group::MessageId => &[
+                Grams::Bigrams,
+                Grams::Unigrams,
+                Grams::DigitSuffixes,
+                Grams::LongDigitBigrams,
+            ],
+            _ => &Grams::ALL,
+        }
+    }
+
     /// True if the group's values carry a metadata key.
     pub fn is_keyed(self) -> bool {
         self == Group::Meta

@@ -14,14 +14,22 @@
 //!   So the last bigram of one value and the first of the next lie three
 //!   positions apart, and no phrase whose bigrams are at most two apart
 //!   (see [`phrase_bigrams`]) spans two values.
-//! - [`Grams::Unigrams`]: every character, for one-character terms.
-//! - [`Grams::IdentifierSuffixes`]: every suffix of every identifier run
+//! - [`Grams::Unigrams`]: every distinct character, for one-character
+//!   terms.
+//! - [`Grams::IdentifierSuffixes`]: every suffix of at least
+//!   [`MIN_SUFFIX_CHARS`] characters of every identifier run
 //!   ([`identifier_runs`]), cut to [`MAX_SUFFIX_CHARS`]. An identifier-like
-//!   term of at most that length occurs in a value exactly when it is a
-//!   prefix of one of these terms.
-//! - [`Grams::DigitSuffixes`]: every suffix of the digits of every numeric
-//!   run ([`numeric_runs`]), cut to [`MAX_SUFFIX_CHARS`], for phone numbers
-//!   written with other separators.
+//!   term with a length between those two occurs in a value exactly when
+//!   it is a prefix of one of these terms, because every occurrence lies
+//!   inside an identifier run and starts a suffix at least as long as the
+//!   term. Shorter and longer terms use bigram phrases, which are exact
+//!   too, so skipping the short suffixes (prices, days, years) only saves
+//!   indexing work.
+//! - [`Grams::DigitSuffixes`]: every suffix of at least
+//!   [`MIN_PHONE_DIGITS`] digits of the digits of every numeric run
+//!   ([`numeric_runs`]), cut to [`MAX_SUFFIX_CHARS`], for phone numbers
+//!   written with other separators; a phone term has at least that many
+//!   digits.
 //! - [`Grams::LongDigitBigrams`]: digit bigrams of the numeric runs longer
 //!   than [`MAX_SUFFIX_CHARS`] digits, for phone terms too long for a prefix
 //!   lookup.
@@ -30,13 +38,22 @@
 //! key and a NUL byte before every term, so one field serves every
 //! metadata key and `meta.KEY:` stays restricted to its key.
 
-use archive_core::search::{identifier_runs, numeric_runs};
+use std::borrow::Cow;
+
+use archive_core::search::{MIN_PHONE_DIGITS, identifier_runs, numeric_runs};
+use rustc_hash::FxHashSet;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 /// Maximum length in characters (all ASCII) of the suffix terms. Longer
 /// suffixes are cut; terms longer than this are searched with bigram
 /// phrases instead of a prefix lookup.
 pub const MAX_SUFFIX_CHARS: usize = 40;
+
+/// Minimum length in characters of the identifier suffix terms; shorter
+/// identifier-like terms are searched with bigram phrases. Order numbers,
+/// tracking numbers and addresses are longer; most shorter runs in mail
+/// are prices and dates, which would cost many terms per message.
+pub const MIN_SUFFIX_CHARS: usize = 6;
 
 /// The kind of terms a [`GramTokenizer`] produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,17 +154,25 @@ impl Tokenizer for GramTokenizer {
             prefix = key_prefix(key);
         }
         let source = match self.grams {
-            Grams::Bigrams | Grams::Unigrams => Source::Chars(value.char_indices()),
-            Grams::IdentifierSuffixes => Source::Runs {
-                runs: identifier_runs(value).map(str::to_owned).collect(),
-                run: 0,
-                start: 0,
+            Grams::Bigrams => Source::Chars(value.char_indices()),
+            Grams::Unigrams => Source::DistinctChars {
+                chars: value.char_indices(),
+                seen: FxHashSet::default(),
             },
-            Grams::DigitSuffixes => Source::Runs {
-                runs: numeric_runs(value).collect(),
-                run: 0,
-                start: 0,
-            },
+            Grams::IdentifierSuffixes => Source::pieces(
+                identifier_runs(value)
+                    .filter(|run| run.len() >= MIN_SUFFIX_CHARS)
+                    .map(Cow::Borrowed)
+                    .collect(),
+                |run| suffixes(run, MIN_SUFFIX_CHARS),
+            ),
+            Grams::DigitSuffixes => Source::pieces(
+                numeric_runs(value)
+                    .filter(|digits| digits.len() >= MIN_PHONE_DIGITS)
+                    .map(Cow::Owned)
+                    .collect(),
+                |run| suffixes(run, MIN_PHONE_DIGITS),
+            ),
             Grams::LongDigitBigrams => Source::Runs {
                 runs: numeric_runs(value)
                     .filter(|digits| digits.len() > MAX_SUFFIX_CHARS)
@@ -167,8 +192,30 @@ impl Tokenizer for GramTokenizer {
     }
 }
 
+/// Returns the byte ranges of the suffixes of `run` (ASCII) that have at
+/// least `min` characters, cut to [`MAX_SUFFIX_CHARS`].
+fn suffixes(run: &str, min: usize) -> Vec<(usize, usize)> {
+    (0..=run.len().saturating_sub(min))
+        .filter(|start| run.len() - start >= min)
+        .map(|start| (start, run.len().min(start + MAX_SUFFIX_CHARS)))
+        .collect()
+}
+
 enum Source<'a> {
     Chars(std::str::CharIndices<'a>),
+    /// Each distinct character once: a field without positions gains
+    /// nothing from a repeated term but indexing work.
+    DistinctChars {
+        chars: std::str::CharIndices<'a>,
+        seen: FxHashSet<char>,
+    },
+    /// Distinct pieces of runs, each once, for the same reason.
+    Pieces {
+        runs: Vec<Cow<'a, str>>,
+        /// Run index and byte range of every distinct piece.
+        pieces: Vec<(usize, usize, usize)>,
+        next: usize,
+    },
     Runs {
         runs: Vec<String>,
         /// Index of the current run.
@@ -176,6 +223,27 @@ enum Source<'a> {
         /// Start of the next term within the current run.
         start: usize,
     },
+}
+
+impl<'a> Source<'a> {
+    /// Collects the distinct pieces that `split` finds in each run.
+    fn pieces(runs: Vec<Cow<'a, str>>, split: fn(&str) -> Vec<(usize, usize)>) -> Source<'a> {
+        let mut pieces = Vec::new();
+        let mut seen: FxHashSet<&str> = FxHashSet::default();
+        for (run, text) in runs.iter().enumerate() {
+            for (start, end) in split(text) {
+                if seen.insert(&text[start..end]) {
+                    pieces.push((run, start, end));
+                }
+            }
+        }
+        drop(seen);
+        Source::Pieces {
+            runs,
+            pieces,
+            next: 0,
+        }
+    }
 }
 
 /// The token stream of a [`GramTokenizer`].
@@ -200,7 +268,7 @@ impl GramStream<'_> {
         }
     }
 
-    fn advance_chars(&mut self) -> bool {
+    fn advance_bigrams(&mut self) -> bool {
         let Source::Chars(chars) = &mut self.source else {
             return false;
         };
@@ -209,32 +277,53 @@ impl GramStream<'_> {
                 return false;
             };
             let position = self.previous.map_or(0, |(position, _)| position + 1);
-            let previous = self.previous.replace((position, c));
-            match self.grams {
-                Grams::Unigrams => {
-                    self.token.text.clear();
-                    self.token.text.push_str(&self.prefix);
-                    self.token.text.push(c);
-                    self.token.position = position;
-                    self.token.offset_from = offset;
-                    self.token.offset_to = offset + c.len_utf8();
-                    return true;
-                }
-                _ => {
-                    let Some((previous_position, previous_char)) = previous else {
-                        continue;
-                    };
-                    self.token.text.clear();
-                    self.token.text.push_str(&self.prefix);
-                    self.token.text.push(previous_char);
-                    self.token.text.push(c);
-                    self.token.position = previous_position;
-                    self.token.offset_from = offset - previous_char.len_utf8();
-                    self.token.offset_to = offset + c.len_utf8();
-                    return true;
-                }
-            }
+            let Some((previous_position, previous_char)) = self.previous.replace((position, c))
+            else {
+                continue;
+            };
+            self.token.text.clear();
+            self.token.text.push_str(&self.prefix);
+            self.token.text.push(previous_char);
+            self.token.text.push(c);
+            self.token.position = previous_position;
+            self.token.offset_from = offset - previous_char.len_utf8();
+            self.token.offset_to = offset + c.len_utf8();
+            return true;
         }
+    }
+
+    fn advance_distinct_chars(&mut self) -> bool {
+        let Source::DistinctChars { chars, seen } = &mut self.source else {
+            return false;
+        };
+        for (offset, c) in chars.by_ref() {
+            if !seen.insert(c) {
+                continue;
+            }
+            self.token.text.clear();
+            self.token.text.push_str(&self.prefix);
+            self.token.text.push(c);
+            self.token.position = offset;
+            self.token.offset_from = offset;
+            self.token.offset_to = offset + c.len_utf8();
+            return true;
+        }
+        false
+    }
+
+    fn advance_pieces(&mut self) -> bool {
+        let Source::Pieces { runs, pieces, next } = &mut self.source else {
+            return false;
+        };
+        let Some(&(run, start, end)) = pieces.get(*next) else {
+            return false;
+        };
+        self.token.text.clear();
+        self.token.text.push_str(&self.prefix);
+        self.token.text.push_str(&runs[run][start..end]);
+        self.token.position = *next;
+        *next += 1;
+        true
     }
 
     fn advance_runs(&mut self) -> bool {
@@ -281,7 +370,9 @@ impl TokenStream for GramStream<'_> {
     fn advance(&mut self) -> bool {
         self.token.position_length = if self.grams.has_positions() { 2 } else { 1 };
         match self.source {
-            Source::Chars(_) => self.advance_chars(),
+            Source::Chars(_) => self.advance_bigrams(),
+            Source::DistinctChars { .. } => self.advance_distinct_chars(),
+            Source::Pieces { .. } => self.advance_pieces(),
             Source::Runs { .. } => self.advance_runs(),
         }
     }
@@ -334,6 +425,13 @@ mod tests {
         out
     }
 
+    fn texts_keyed(grams: Grams, text: &str) -> Vec<String> {
+        tokens(grams, true, text)
+            .into_iter()
+            .map(|(text, _)| text)
+            .collect()
+    }
+
     fn texts(grams: Grams, text: &str) -> Vec<String> {
         tokens(grams, false, text)
             .into_iter()
@@ -370,11 +468,8 @@ mod tests {
     }
 
     #[test]
-    fn unigrams_cover_every_character() {
-        assert_eq!(
-            tokens(Grams::Unigrams, false, "発a"),
-            vec![("発".to_owned(), 0), ("a".to_owned(), 1)]
-        );
+    fn unigrams_are_distinct_characters() {
+        assert_eq!(texts(Grams::Unigrams, "発aa発b"), ["発", "a", "b"]);
     }
 
     #[test]
@@ -383,9 +478,8 @@ mod tests {
         assert_eq!(normalized, "abc-1234 サンプル");
         assert_eq!(
             texts(Grams::IdentifierSuffixes, &normalized),
-            [
-                "abc-1234", "bc-1234", "c-1234", "-1234", "1234", "234", "34", "4"
-            ]
+            ["abc-1234", "bc-1234", "c-1234"],
+            "suffixes of at least six characters"
         );
         assert!(texts(Grams::Bigrams, &normalized).contains(&"ンプ".to_owned()));
     }
@@ -394,23 +488,37 @@ mod tests {
     fn identifier_suffixes_are_cut() {
         let run = format!("{}@example.com", "a1".repeat(30));
         let suffixes = texts(Grams::IdentifierSuffixes, &run);
-        assert_eq!(suffixes.len(), run.len());
-        assert_eq!(suffixes[0], run[..MAX_SUFFIX_CHARS]);
+        assert!(suffixes.contains(&run[..MAX_SUFFIX_CHARS].to_owned()));
+        assert!(suffixes.contains(&"le.com".to_owned()));
         assert!(suffixes.iter().all(|s| s.len() <= MAX_SUFFIX_CHARS));
-        assert_eq!(suffixes.last().map(String::as_str), Some("m"));
+        assert!(suffixes.iter().all(|s| s.len() >= MIN_SUFFIX_CHARS));
+        // "a1a1…" repeats, so several cut suffixes are equal; each term
+        // comes once.
+        let mut expected: Vec<String> = Vec::new();
+        for start in 0..=run.len() - MIN_SUFFIX_CHARS {
+            let suffix = run[start..run.len().min(start + MAX_SUFFIX_CHARS)].to_owned();
+            if !expected.contains(&suffix) {
+                expected.push(suffix);
+            }
+        }
+        assert!(expected.len() < run.len());
+        assert_eq!(suffixes, expected);
         assert!(
             texts(Grams::IdentifierSuffixes, "hoge shop").is_empty(),
             "runs without a digit or @ are not identifiers"
+        );
+        assert!(
+            texts(Grams::IdentifierSuffixes, "1,980 12-05 x").is_empty(),
+            "runs shorter than six characters are left to bigrams"
         );
     }
 
     #[test]
     fn digit_suffixes_join_phone_separators() {
         assert_eq!(
-            texts(Grams::DigitSuffixes, "tel (03) 1234-56 x"),
-            [
-                "03123456", "3123456", "123456", "23456", "3456", "456", "56", "6"
-            ]
+            texts(Grams::DigitSuffixes, "tel (03) 1234-56 x 123456 x 12345"),
+            ["03123456", "3123456", "123456"],
+            "suffixes of at least six digits, each once"
         );
     }
 
@@ -439,11 +547,11 @@ mod tests {
             vec![("order_id\0a1".to_owned(), 0)]
         );
         assert_eq!(
-            tokens(Grams::IdentifierSuffixes, true, &value),
-            vec![
-                ("order_id\0a1".to_owned(), 0),
-                ("order_id\u{0}1".to_owned(), 1)
-            ]
+            texts_keyed(
+                Grams::IdentifierSuffixes,
+                &keyed_value("order_id", "ab-1234")
+            ),
+            ["order_id\u{0}ab-1234", "order_id\u{0}b-1234"]
         );
         let odd_key = keyed_value("a:b\0", "x");
         assert_eq!(tokens(Grams::Unigrams, true, &odd_key)[0].0, "a:b\0\0x");
