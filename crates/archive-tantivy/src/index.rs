@@ -178,6 +178,13 @@ impl TantivyIndex {
         }
     }
 
+    /// Commits, then closes every open writer once its background merges
+    /// finish, so that the directory holds only merged, committed files.
+    /// Later writes open writers again.
+    pub async fn close(&self) -> Result<(), IndexError> {
+        self.run(|inner| inner.close()).await
+    }
+
     /// Returns the months that have a partition, oldest first.
     pub fn months(&self) -> Vec<String> {
         let partitions = self.inner.partitions_state();
@@ -430,6 +437,17 @@ impl Inner {
             state.dirty.remove(&month);
         }
         state.added.clear();
+        Ok(())
+    }
+
+    fn close(&self) -> Result<(), IndexError> {
+        self.commit()?;
+        let mut state = self.write_state();
+        for (month, open) in std::mem::take(&mut state.writers) {
+            open.writer
+                .wait_merging_threads()
+                .map_err(|error| tantivy_error("close writer", &self.directory(month), error))?;
+        }
         Ok(())
     }
 
