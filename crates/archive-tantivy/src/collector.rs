@@ -22,7 +22,7 @@ pub struct HitKey {
 }
 
 impl HitKey {
-    /// The hit this key describes.
+    /// Returns the hit this key describes.
     pub fn hit(&self) -> IndexHit {
         let Reverse(seconds) = self.seconds;
         let Reverse(nanos) = self.nanos;
@@ -37,7 +37,7 @@ impl HitKey {
     }
 }
 
-/// What a search of one partition found.
+/// The result of a search of one partition.
 #[derive(Debug, Default)]
 pub struct Found {
     /// Every match.

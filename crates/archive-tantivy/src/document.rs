@@ -104,7 +104,8 @@ impl MessageDoc {
     }
 }
 
-/// The archive id as four big-endian words; they sort like the id.
+/// Returns the archive id as four big-endian words, which sort like the
+/// id.
 pub fn id_words(id: &ArchiveId) -> [u64; 4] {
     let bytes = id.as_bytes();
     std::array::from_fn(|word| {
@@ -114,7 +115,7 @@ pub fn id_words(id: &ArchiveId) -> [u64; 4] {
     })
 }
 
-/// The archive id of four words written by [`id_words`].
+/// Returns the archive id of four words written by [`id_words`].
 pub fn id_from_words(words: [u64; 4]) -> ArchiveId {
     let mut bytes = [0u8; 32];
     for (word, value) in words.iter().enumerate() {

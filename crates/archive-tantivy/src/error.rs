@@ -12,7 +12,7 @@ pub const BACKEND: &str = "tantivy";
 #[derive(Debug, thiserror::Error)]
 #[error("{operation} in {directory} failed: {source}")]
 pub struct PartitionError {
-    /// What was being done.
+    /// The operation that failed.
     pub operation: &'static str,
     /// The partition directory.
     pub directory: String,

@@ -14,7 +14,7 @@ pub struct Month {
 }
 
 impl Month {
-    /// The month of `date` (UTC).
+    /// Returns the month of `date` (UTC).
     pub fn of(date: DateTime<Utc>) -> Month {
         Month {
             year: date.year(),
@@ -45,8 +45,8 @@ impl Month {
         NaiveDate::from_ymd_opt(self.year, self.month, 1)
     }
 
-    /// The first instant of the month, or the earliest representable
-    /// instant for a month before chrono's range.
+    /// Returns the first instant of the month, or the earliest
+    /// representable instant for a month before chrono's range.
     pub fn start(self) -> DateTime<Utc> {
         self.first_day()
             .and_then(|day| day.and_hms_opt(0, 0, 0))
@@ -55,8 +55,8 @@ impl Month {
             })
     }
 
-    /// The first instant after the month, or the latest representable
-    /// instant for the last month chrono can represent.
+    /// Returns the first instant after the month, or the latest
+    /// representable instant for the last month chrono can represent.
     pub fn end(self) -> DateTime<Utc> {
         let (year, month) = if self.month == 12 {
             (self.year + 1, 1)

@@ -255,8 +255,8 @@ fn prefix_query(field: Field, prefix: &str) -> Box<dyn TantivyQuery> {
     Box::new(RangeQuery::new(Bound::Included(lower), upper))
 }
 
-/// The smallest byte string greater than every string that starts with
-/// `prefix`, or `None` if there is none.
+/// Returns the smallest byte string greater than every string that
+/// starts with `prefix`, or `None` if there is none.
 fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut bytes = prefix.to_vec();
     while let Some(last) = bytes.pop() {

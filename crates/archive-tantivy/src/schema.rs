@@ -60,7 +60,7 @@ impl Group {
         Group::Other,
     ];
 
-    /// The field name stem.
+    /// Returns the stem of the group's field names.
     pub fn name(self) -> &'static str {
         match self {
             Group::From => "from",
@@ -78,12 +78,11 @@ impl Group {
 
     /// Returns the kinds of terms the group's values are indexed with.
     ///
-    /// Message-IDs get no identifier suffixes: each of them would add
+    /// Message-IDs get no identifier suffixes. Each of them would add
     /// about fifty terms that no other message shares, the most costly
-    /// kind of term to index, while a whole Message-ID is longer than
-    /// [`MAX_SUFFIX_CHARS`](crate::tokenizer::MAX_SUFFIX_CHARS) anyway and
-    /// a part of one is rare enough in the bigram postings to find by
-    /// phrase.
+    /// kind of term to index. A whole Message-ID is longer than
+    /// [`MAX_SUFFIX_CHARS`](crate::tokenizer::MAX_SUFFIX_CHARS) anyway, and
+    /// the bigram phrase of a part of one is selective.
     pub fn grams(self) -> &'static [Grams] {
         match self {
             Group::MessageId => &[
@@ -139,19 +138,19 @@ pub struct Fields {
     /// Nanoseconds within the second of the message date (fast).
     pub nanos: Field,
     /// Raw keyword terms: the kind, the attachment flag, and which groups
-    /// hold a value (see [`fact_kind`] and friends).
+    /// have a value (see the `fact_*` functions).
     pub facts: Field,
     text: Vec<[Field; 5]>,
 }
 
 impl Fields {
-    /// Returns the field of `group` that holds `grams` terms.
+    /// Returns the field of `group` that contains `grams` terms.
     pub fn text(&self, group: Group, grams: Grams) -> Field {
         self.text[group.index()][grams_index(grams)]
     }
 }
 
-/// The fact term of a message of this kind (normalized).
+/// Returns the fact term of a message of this kind (normalized).
 pub fn fact_kind(normalized_kind: &str) -> String {
     format!("kind={normalized_kind}")
 }
@@ -159,12 +158,14 @@ pub fn fact_kind(normalized_kind: &str) -> String {
 /// The fact term of a message with a regular attachment.
 pub const FACT_ATTACHMENT: &str = "has=attachment";
 
-/// The fact term of a message with at least one value in `group`.
+/// Returns the fact term of a message with at least one value in
+/// `group`.
 pub fn fact_present(group: Group) -> String {
     format!("present={}", group.name())
 }
 
-/// The fact term of a message with at least one metadata value for `key`.
+/// Returns the fact term of a message with at least one metadata value
+/// for `key`.
 pub fn fact_meta_present(key: &str) -> String {
     format!("present=meta.{key}")
 }

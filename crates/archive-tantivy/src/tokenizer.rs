@@ -20,9 +20,8 @@
 //!   [`MIN_SUFFIX_CHARS`] characters of every identifier run
 //!   ([`identifier_runs`]), cut to [`MAX_SUFFIX_CHARS`]. An identifier-like
 //!   term with a length between those two occurs in a value exactly when
-//!   it is a prefix of one of these terms, because every occurrence lies
-//!   inside an identifier run and starts a suffix at least as long as the
-//!   term. Shorter and longer terms use bigram phrases, which are exact
+//!   it is a prefix of one of these terms. Every occurrence lies inside an
+//!   identifier run and starts a suffix at least as long as the term. Shorter and longer terms use bigram phrases, which are exact
 //!   too, so skipping the short suffixes (prices, days, years) only saves
 //!   indexing work.
 //! - [`Grams::DigitSuffixes`]: every suffix of at least
@@ -126,7 +125,7 @@ pub fn key_prefix(key: &str) -> String {
     format!("{key}\0")
 }
 
-/// A tokenizer of normalized values; see the module documentation.
+/// A tokenizer of normalized values (see the module documentation).
 #[derive(Debug, Clone, Copy)]
 pub struct GramTokenizer {
     grams: Grams,
@@ -134,7 +133,8 @@ pub struct GramTokenizer {
 }
 
 impl GramTokenizer {
-    /// Creates a tokenizer; `keyed` values are read with the key prefix.
+    /// Creates a tokenizer. A keyed tokenizer reads the key in front of
+    /// each value and puts it before every term.
     pub fn new(grams: Grams, keyed: bool) -> GramTokenizer {
         GramTokenizer { grams, keyed }
     }
@@ -349,7 +349,7 @@ impl GramStream<'_> {
                 *start = 0;
                 continue;
             }
-            // Runs hold only ASCII characters, so byte and character
+            // Runs contain only ASCII characters, so byte and character
             // indices agree.
             let end = if bigrams {
                 *start + 2
@@ -492,8 +492,8 @@ mod tests {
         assert!(suffixes.contains(&"le.com".to_owned()));
         assert!(suffixes.iter().all(|s| s.len() <= MAX_SUFFIX_CHARS));
         assert!(suffixes.iter().all(|s| s.len() >= MIN_SUFFIX_CHARS));
-        // "a1a1…" repeats, so several cut suffixes are equal; each term
-        // comes once.
+        // "a1a1…" repeats, so several cut suffixes are equal, and each
+        // term comes once.
         let mut expected: Vec<String> = Vec::new();
         for start in 0..=run.len() - MIN_SUFFIX_CHARS {
             let suffix = run[start..run.len().min(start + MAX_SUFFIX_CHARS)].to_owned();

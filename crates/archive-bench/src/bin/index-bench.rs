@@ -2,15 +2,16 @@
 //!
 //! - `throughput`: parses messages of an mbox corpus held in memory, builds
 //!   their index documents and adds them to a new `TantivyIndex`, committing
-//!   once a second as the archive does; then feeds the same messages, with
-//!   the same normalized fields, to an SQLite FTS5 table with the trigram
-//!   tokenizer. Prints both rates, their ratio, and index bytes per raw
-//!   byte.
+//!   once a second as the archive does. Then it feeds the same messages,
+//!   with the same normalized fields, to an SQLite FTS5 table with the
+//!   trigram tokenizer, and prints both rates, their ratio, and index bytes
+//!   per raw byte.
 //! - `build`: streams a (large) mbox corpus into an index directory and
 //!   writes the archive id of every message, in corpus order, to a file,
 //!   so that `search` can map hits to rows of the generator's truth file.
 //! - `search`: runs queries of each kind against a built index, prints
-//!   latency quantiles, and checks the hits against the truth file.
+//!   latency quantiles, and checks the hits of some queries with the
+//!   reference matcher on the parsed messages.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -267,8 +268,8 @@ const SQLITE_SCHEMA: &str = "CREATE VIRTUAL TABLE mail USING fts5(
     id UNINDEXED, date UNINDEXED, kind, from_, to_, subject, body, attachment,
     message_id, order_, customer, meta, tokenize = 'trigram')";
 
-/// One row of the FTS5 table: the same normalized values as the tantivy
-/// documents, one line per value.
+/// Returns the row of the FTS5 table: the same normalized values as the
+/// tantivy documents, one line per value.
 fn sqlite_row(document: &IndexDocument) -> [String; 12] {
     let join = |values: &[String]| -> String {
         values
@@ -359,6 +360,34 @@ fn directory_bytes(path: &Path) -> anyhow::Result<u64> {
     Ok(total)
 }
 
+/// Reads up to `count` messages from an mbox stream.
+fn read_chunk(
+    mbox: &mut mail_parser::mailbox::mbox::MessageIterator<BufReader<File>>,
+    count: usize,
+) -> anyhow::Result<Vec<Bytes>> {
+    let mut chunk = Vec::with_capacity(count);
+    for message in mbox.by_ref().take(count) {
+        let message = message.map_err(|error| anyhow::anyhow!("reading corpus: {error}"))?;
+        chunk.push(Bytes::from(message.unwrap_contents()));
+    }
+    Ok(chunk)
+}
+
+/// Parses `chunk` in batches of [`BATCH`], one thread per batch, and
+/// returns the batches in order.
+fn parse_in_parallel(chunk: &[Bytes]) -> Vec<Vec<IndexDocument>> {
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = chunk
+            .chunks(BATCH)
+            .map(|part| scope.spawn(move || part.iter().map(|raw| document_of(raw)).collect()))
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().expect("parser thread"))
+            .collect()
+    })
+}
+
 /// Name of the file, inside the index directory, that lists the archive
 /// id of every message in corpus order (32 bytes each).
 const IDS_FILE: &str = "corpus-ids.bin";
@@ -385,27 +414,11 @@ fn build(
     let mut count = 0u64;
     let mut raw_bytes = 0u64;
     loop {
-        // Read a chunk, parse it on `threads` threads, add it in order.
-        let mut chunk: Vec<Bytes> = Vec::with_capacity(BATCH * threads);
-        for message in mbox.by_ref().take(BATCH * threads.max(1)) {
-            let message = message.map_err(|error| anyhow::anyhow!("reading corpus: {error}"))?;
-            chunk.push(Bytes::from(message.unwrap_contents()));
-        }
+        let chunk = read_chunk(&mut mbox, BATCH * threads.max(1))?;
         if chunk.is_empty() {
             break;
         }
-        let parts: Vec<&[Bytes]> = chunk.chunks(BATCH).collect();
-        let documents: Vec<Vec<IndexDocument>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = parts
-                .iter()
-                .map(|part| scope.spawn(move || part.iter().map(|raw| document_of(raw)).collect()))
-                .collect();
-            workers
-                .into_iter()
-                .map(|worker| worker.join().expect("parser thread"))
-                .collect()
-        });
-        for batch in documents {
+        for batch in parse_in_parallel(&chunk) {
             for document in &batch {
                 ids.write_all(document.id.as_bytes())?;
             }
@@ -457,7 +470,7 @@ struct TruthRow {
 }
 
 /// A deterministic random number generator (xorshift), so that every run
-/// asks the same queries.
+/// sends the same queries.
 struct Random(u64);
 
 impl Random {
@@ -607,8 +620,8 @@ struct Checked {
 }
 
 impl Checked {
-    /// Checks every hit with the reference matcher on the parsed message,
-    /// and every truth candidate that is not a hit; for exact cases the
+    /// Checks every hit, and every truth candidate that is not a hit, with
+    /// the reference matcher on the parsed message. For exact cases the
     /// hits must also be exactly the candidates.
     #[allow(clippy::too_many_arguments)]
     fn add(
@@ -717,7 +730,7 @@ impl<'a> Truth<'a> {
     }
 }
 
-/// The family name: the normalized name up to its first space.
+/// Returns the family name: the normalized name up to its first space.
 fn family_name(name: &str) -> String {
     normalize(name)
         .split(' ')
