@@ -34,8 +34,8 @@
 //!   lookup.
 //!
 //! A keyed tokenizer reads values written by [`keyed_value`] and puts the
-//! key and a NUL byte before every term, so one field serves every
-//! metadata key and `meta.KEY:` stays restricted to its key.
+//! key, after its length, before every term ([`key_prefix`]), so one field
+//! serves every metadata key and `meta.KEY:` stays restricted to its key.
 
 use std::borrow::Cow;
 
@@ -120,9 +120,11 @@ fn split_keyed(text: &str) -> (&str, &str) {
     }
 }
 
-/// Returns the prefix of every term of a keyed field for `key`.
+/// Returns the prefix of every term of a keyed field for `key`: its
+/// length in bytes, `:` and the key. The length makes the prefix of one key
+/// never the start of another key's prefix, whatever bytes keys contain.
 pub fn key_prefix(key: &str) -> String {
-    format!("{key}\0")
+    format!("{}:{key}", key.len())
 }
 
 /// A tokenizer of normalized values (see the module documentation).
@@ -544,17 +546,27 @@ mod tests {
         let value = keyed_value("order_id", "a1");
         assert_eq!(
             tokens(Grams::Bigrams, true, &value),
-            vec![("order_id\0a1".to_owned(), 0)]
+            vec![("8:order_ida1".to_owned(), 0)]
         );
         assert_eq!(
             texts_keyed(
                 Grams::IdentifierSuffixes,
                 &keyed_value("order_id", "ab-1234")
             ),
-            ["order_id\u{0}ab-1234", "order_id\u{0}b-1234"]
+            ["8:order_idab-1234", "8:order_idb-1234"]
         );
         let odd_key = keyed_value("a:b\0", "x");
-        assert_eq!(tokens(Grams::Unigrams, true, &odd_key)[0].0, "a:b\0\0x");
+        assert_eq!(tokens(Grams::Unigrams, true, &odd_key)[0].0, "4:a:b\0x");
+
+        let keys = ["", "a", "ab", "a\0", "a\0b", "1:a", "10"];
+        for first in keys {
+            for second in keys.iter().filter(|second| **second != first) {
+                assert!(
+                    !key_prefix(second).starts_with(&key_prefix(first)),
+                    "{first:?} and {second:?}"
+                );
+            }
+        }
     }
 
     #[test]
