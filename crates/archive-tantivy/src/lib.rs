@@ -4,11 +4,12 @@
 //!
 //! Results equal the reference meaning ([`archive_core::search::matches`])
 //! exactly. Values and terms are normalized with
-//! [`archive_core::search::normalize`]; substrings are found through
+//! [`archive_core::search::normalize`]. Substrings are found through
 //! character bigrams with positions, single characters through unigrams,
-//! identifiers (order numbers, addresses, Message-IDs) through a prefix
-//! lookup on their suffixes, and phone numbers through the suffixes of
-//! their digits. The [`tokenizer`] module explains why each is exact.
+//! identifiers such as order numbers, tracking numbers and addresses
+//! through a prefix lookup on their suffixes, and phone numbers through the
+//! suffixes of their digits. The [`tokenizer`] module explains why each is
+//! exact.
 //!
 //! The index stores no text: search returns archive ids and dates, and the
 //! archive reads everything else from its storage.
