@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use archive_core::ArchiveId;
 use archive_core::search::{Index, IndexDocument, IndexError, IndexHit, Query, SearchPage};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use tantivy::collector::Count;
 use tantivy::directory::MmapDirectory;
 use tantivy::indexer::IndexWriterOptions;
@@ -107,6 +108,13 @@ struct Partition {
     /// Reloaded only by [`Index::commit`], so searches see exactly what
     /// the last commit published.
     reader: IndexReader,
+}
+
+/// The committed state of one partition, as searches see it.
+struct Snapshot {
+    month: Month,
+    searcher: Searcher,
+    directory: PathBuf,
 }
 
 #[derive(Default)]
@@ -229,7 +237,16 @@ impl Inner {
     /// `create` is set) on first use. `None` if it does not exist and
     /// `create` is not set.
     fn partition(&self, month: Month, create: bool) -> Result<Option<Arc<Partition>>, IndexError> {
-        let mut partitions = self.partitions_state();
+        self.open_partition(&mut self.partitions_state(), month, create)
+    }
+
+    /// Does the work of [`Inner::partition`] under a lock already held.
+    fn open_partition(
+        &self,
+        partitions: &mut Partitions,
+        month: Month,
+        create: bool,
+    ) -> Result<Option<Arc<Partition>>, IndexError> {
         if let Some(partition) = partitions.open.get(&month) {
             return Ok(Some(partition.clone()));
         }
@@ -260,8 +277,28 @@ impl Inner {
         Ok(Some(partition))
     }
 
-    fn known_months(&self) -> Vec<Month> {
-        self.partitions_state().known.iter().copied().collect()
+    /// Returns the committed snapshot of the partitions whose months
+    /// overlap `[start, end)`, newest first. The snapshots are taken under
+    /// one lock, which [`Inner::commit`] also holds while it reloads
+    /// readers, so they all show the same commit.
+    fn snapshots(
+        &self,
+        start: Option<DateTime<Utc>>,
+        end: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Snapshot>, IndexError> {
+        let mut partitions = self.partitions_state();
+        let months = select(partitions.known.iter().copied(), start, end);
+        let mut snapshots = Vec::with_capacity(months.len());
+        for month in months {
+            if let Some(partition) = self.open_partition(&mut partitions, month, false)? {
+                snapshots.push(Snapshot {
+                    month,
+                    searcher: partition.reader.searcher(),
+                    directory: partition.directory.clone(),
+                });
+            }
+        }
+        Ok(snapshots)
     }
 
     /// Returns the writer of `month`, opening it and closing the least
@@ -340,7 +377,7 @@ impl Inner {
             })
             .collect();
         let mut state = self.write_state();
-        let committed = self.committed_searchers()?;
+        let committed = self.snapshots(None, None)?;
         for (id, month, doc) in prepared {
             // A document whose date moved to another month since it was
             // indexed sits in another partition: committed there, or added
@@ -348,12 +385,13 @@ impl Inner {
             // segments hold only as deleted documents does no harm.
             let term = self.id_term(&id);
             let mut elsewhere: Vec<Month> = state.added.get(&id).cloned().unwrap_or_default();
-            for (other, searcher) in &committed {
-                let frequency = searcher
+            for snapshot in &committed {
+                let frequency = snapshot
+                    .searcher
                     .doc_freq(&term)
-                    .map_err(|error| tantivy_error("look up id", &self.directory(*other), error))?;
+                    .map_err(|error| tantivy_error("look up id", &snapshot.directory, error))?;
                 if frequency > 0 {
-                    elsewhere.push(*other);
+                    elsewhere.push(snapshot.month);
                 }
             }
             for other in elsewhere.into_iter().filter(|other| *other != month) {
@@ -374,32 +412,17 @@ impl Inner {
         Ok(())
     }
 
-    /// Returns the committed snapshot of every partition.
-    fn committed_searchers(&self) -> Result<Vec<(Month, Searcher)>, IndexError> {
-        let mut searchers = Vec::new();
-        for month in self.known_months() {
-            if let Some(partition) = self.partition(month, false)? {
-                searchers.push((month, partition.reader.searcher()));
-            }
-        }
-        Ok(searchers)
-    }
-
     /// Returns the months whose committed documents include `id`.
     fn committed_months(&self, id: &ArchiveId) -> Result<Vec<Month>, IndexError> {
         let query = TermQuery::new(self.id_term(id), IndexRecordOption::Basic);
         let mut months = Vec::new();
-        for month in self.known_months() {
-            let Some(partition) = self.partition(month, false)? else {
-                continue;
-            };
-            let count = partition
-                .reader
-                .searcher()
+        for snapshot in self.snapshots(None, None)? {
+            let count = snapshot
+                .searcher
                 .search(&query, &Count)
-                .map_err(|error| tantivy_error("look up id", &partition.directory, error))?;
+                .map_err(|error| tantivy_error("look up id", &snapshot.directory, error))?;
             if count > 0 {
-                months.push(month);
+                months.push(snapshot.month);
             }
         }
         Ok(months)
@@ -424,13 +447,18 @@ impl Inner {
     fn commit(&self) -> Result<(), IndexError> {
         let mut state = self.write_state();
         let dirty: Vec<Month> = state.dirty.iter().copied().collect();
-        for month in dirty {
-            if let Some(open) = state.writers.get_mut(&month) {
+        for month in &dirty {
+            if let Some(open) = state.writers.get_mut(month) {
                 open.writer
                     .commit()
-                    .map_err(|error| tantivy_error("commit", &self.directory(month), error))?;
+                    .map_err(|error| tantivy_error("commit", &self.directory(*month), error))?;
             }
-            if let Some(partition) = self.partition(month, false)? {
+        }
+        // Every partition's commit is durable now; publish them to searches
+        // together, under the lock that searches take their snapshots in.
+        let mut partitions = self.partitions_state();
+        for month in dirty {
+            if let Some(partition) = self.open_partition(&mut partitions, month, false)? {
                 partition
                     .reader
                     .reload()
@@ -455,27 +483,24 @@ impl Inner {
 
     fn search(&self, query: &Query, offset: usize, limit: usize) -> Result<SearchPage, IndexError> {
         let (start, end) = query.date_bounds();
-        let months = select(self.known_months(), start, end);
+        let snapshots = self.snapshots(start, end)?;
         self.partitions_searched
-            .store(months.len() as u64, Ordering::Relaxed);
+            .store(snapshots.len() as u64, Ordering::Relaxed);
         let wanted = offset.saturating_add(limit);
         let mut found = Vec::new();
         let mut kept = 0;
-        for month in months {
-            let Some(partition) = self.partition(month, false)? else {
-                continue;
-            };
+        for snapshot in snapshots {
+            let month = snapshot.month;
             let tantivy_query = build(&self.fields, query, (month.start(), month.end()));
             // Partitions come newest first, so once enough hits are kept
             // the older partitions only add to the total.
             let collector = TopHits {
                 limit: wanted - kept,
             };
-            let part: Found = partition
-                .reader
-                .searcher()
+            let part: Found = snapshot
+                .searcher
                 .search(tantivy_query.as_ref(), &collector)
-                .map_err(|error| tantivy_error("search", &partition.directory, error))?;
+                .map_err(|error| tantivy_error("search", &snapshot.directory, error))?;
             kept += part.keys.len();
             found.push(part);
         }
@@ -497,13 +522,11 @@ impl Inner {
     }
 
     fn count(&self) -> Result<u64, IndexError> {
-        let mut total = 0;
-        for month in self.known_months() {
-            if let Some(partition) = self.partition(month, false)? {
-                total += partition.reader.searcher().num_docs();
-            }
-        }
-        Ok(total)
+        let snapshots = self.snapshots(None, None)?;
+        Ok(snapshots
+            .iter()
+            .map(|snapshot| snapshot.searcher.num_docs())
+            .sum())
     }
 
     fn clear(&self) -> Result<(), IndexError> {

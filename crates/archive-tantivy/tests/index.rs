@@ -475,3 +475,37 @@ async fn open_names_the_failed_directory() {
     assert!(message.contains("create index directory"), "{message}");
     assert!(message.contains(&file.display().to_string()), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_see_one_commit_across_months() {
+    let root = tempfile::tempdir().unwrap();
+    let index = TantivyIndex::open(root.path()).unwrap();
+    let mut october = empty_document("moving", utc("2026-10-10T00:00:00Z"));
+    october.subject = vec!["移動".into()];
+    let mut december = october.clone();
+    december.date = utc("2026-12-10T00:00:00Z");
+    index.add(vec![october.clone()]).await.unwrap();
+    index.commit().await.unwrap();
+
+    // Every commit moves the document to the other month: a search that
+    // saw one month before a commit and the other after it would count
+    // the document twice or not at all.
+    let writer = {
+        let index = index.clone();
+        tokio::spawn(async move {
+            for round in 0..60 {
+                let next = if round % 2 == 0 { &december } else { &october };
+                index.add(vec![next.clone()]).await.unwrap();
+                index.commit().await.unwrap();
+            }
+        })
+    };
+    let query = Query::All;
+    while !writer.is_finished() {
+        let page = index.search(&query, 0, 10).await.unwrap();
+        assert_eq!(page.total, 1, "one document in every snapshot");
+        assert_eq!(page.hits.len(), 1);
+    }
+    writer.await.unwrap();
+    assert_eq!(index.count().await.unwrap(), 1);
+}
