@@ -33,8 +33,8 @@ pub struct TantivyOptions {
     /// Indexing threads of one partition writer.
     pub writer_threads: usize,
     /// Partition writers kept open at once. Opening one more commits and
-    /// closes the least recently used; what it committed stays invisible
-    /// to searches until the next [`Index::commit`].
+    /// closes the least recently used. What that writer committed stays
+    /// invisible to searches until the next [`Index::commit`].
     pub max_open_writers: usize,
 }
 
@@ -486,25 +486,25 @@ impl Inner {
         let snapshots = self.snapshots(start, end)?;
         self.partitions_searched
             .store(snapshots.len() as u64, Ordering::Relaxed);
-        let wanted = offset.saturating_add(limit);
+        let needed = offset.saturating_add(limit);
         let mut found = Vec::new();
-        let mut kept = 0;
+        let mut collected = 0;
         for snapshot in snapshots {
             let month = snapshot.month;
             let tantivy_query = build(&self.fields, query, (month.start(), month.end()));
-            // Partitions come newest first, so once enough hits are kept
+            // Partitions come newest first, so once enough hits are collected
             // the older partitions only add to the total.
             let collector = TopHits {
-                limit: wanted - kept,
+                limit: needed - collected,
             };
             let part: Found = snapshot
                 .searcher
                 .search(tantivy_query.as_ref(), &collector)
                 .map_err(|error| tantivy_error("search", &snapshot.directory, error))?;
-            kept += part.keys.len();
+            collected += part.keys.len();
             found.push(part);
         }
-        let merged = merge(found, wanted);
+        let merged = merge(found, needed);
         let hits: Vec<IndexHit> = merged
             .keys
             .iter()
