@@ -51,10 +51,10 @@ pub enum Command {
 #[derive(Debug, Args)]
 #[command(after_help = SEARCH_HELP)]
 pub struct SearchArgs {
-    /// The query, for example: 'hoge.12 発送 after:2026-12-01'. Quote it
-    /// for the shell.
-    #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
-    pub query: Vec<String>,
+    /// The query, as one argument: quote it for the shell, for example
+    /// 'hoge.12 発送 after:2026-12-01'. A query that starts with '-' goes
+    /// after '--', behind the options: sentmail search --count -- '-キャンセル 発送'.
+    pub query: String,
 
     /// Print one JSON object per hit; the count of all matches goes to
     /// standard error.

@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod import;
 mod progress;
+mod search;
 mod serve;
 mod storage;
 mod view;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use archive_core::{Archive, ArchiveOptions};
+use archive_tantivy::TantivyIndex;
 use clap::Parser;
 
 use cli::{Cli, Command};
@@ -52,44 +54,88 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Serve(args) = &cli.command {
-        return serve::run(&cli.data, args).await;
+        return serve::run(&cli.storage, &cli.data, args).await;
     }
     let mut options = ArchiveOptions::default();
     if let Command::Import(args) = &cli.command {
         options.max_message_bytes = args.max_size;
     }
-    let storage = storage::open(&cli.storage, &cli.data).await?;
-    let archive = open_archive(storage.storage.clone(), &cli.data, options).await?;
+    let opened = open_archive(&cli.storage, &cli.data, options).await?;
+    let archive = &opened.archive;
 
     let outcome = match &cli.command {
-        Command::Import(args) => import(&archive, args).await,
-        Command::Show(args) => commands::show(&archive, args)
+        Command::Import(args) => import(archive, args).await,
+        Command::Show(args) => commands::show(archive, args)
             .await
             .map(|()| ExitCode::SUCCESS),
-        Command::List(args) => commands::list(&archive, args)
+        Command::List(args) => commands::list(archive, args)
             .await
             .map(|()| ExitCode::SUCCESS),
-        Command::Verify => commands::verify(&archive).await.map(|()| ExitCode::SUCCESS),
+        Command::Search(args) => search::search(archive, args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Reindex => search::reindex(archive).await.map(|()| ExitCode::SUCCESS),
+        Command::Verify => commands::verify(archive).await.map(|()| ExitCode::SUCCESS),
         Command::Serve(_) => unreachable!("serve returned above"),
     };
-    archive
-        .close(CLOSE_TIMEOUT)
-        .await
-        .context("moving pending messages into storage failed")?;
-    storage.log_requests();
+    opened.close().await?;
     outcome
 }
 
-async fn open_archive(
-    storage: Arc<dyn archive_core::Storage>,
+/// An open archive with the storage and index it was built from.
+pub(crate) struct Opened {
+    pub(crate) archive: Archive,
+    storage: storage::OpenedStorage,
+    index: Arc<TantivyIndex>,
+}
+
+impl Opened {
+    /// Flushes pending messages into storage and the index, then closes
+    /// both.
+    pub(crate) async fn close(&self) -> anyhow::Result<()> {
+        self.archive
+            .close(CLOSE_TIMEOUT)
+            .await
+            .context("moving pending messages into storage and the index failed")?;
+        self.index
+            .close()
+            .await
+            .context("closing the search index failed")?;
+        self.storage.log_requests();
+        Ok(())
+    }
+}
+
+/// Opens the archive in `data`: the storage chosen by `storage_args`, the
+/// search index in `data/index` and the capture journal in `data/journal`.
+pub(crate) async fn open_archive(
+    storage_args: &storage::StorageArgs,
     data: &Path,
     options: ArchiveOptions,
-) -> anyhow::Result<Archive> {
-    Archive::builder(storage, data.join("journal"))
+) -> anyhow::Result<Opened> {
+    let storage = storage::open(storage_args, data).await?;
+    let index_dir = data.join("index");
+    let index = tokio::task::spawn_blocking(move || TantivyIndex::open(&index_dir))
+        .await
+        .context("the index open task failed")?
+        .with_context(|| {
+            format!(
+                "opening the search index in {} failed",
+                data.join("index").display()
+            )
+        })?;
+    let index = Arc::new(index);
+    let archive = Archive::builder(storage.storage.clone(), data.join("journal"))
+        .index(index.clone())
         .options(options)
         .open()
         .await
-        .with_context(|| format!("opening the archive in {} failed", data.display()))
+        .with_context(|| format!("opening the archive in {} failed", data.display()))?;
+    Ok(Opened {
+        archive,
+        storage,
+        index,
+    })
 }
 
 async fn import(archive: &Archive, args: &cli::ImportArgs) -> anyhow::Result<ExitCode> {

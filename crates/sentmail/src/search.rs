@@ -10,9 +10,9 @@ use crate::{progress, view};
 
 /// Runs a search and prints the hits.
 pub async fn search(archive: &Archive, args: &SearchArgs) -> anyhow::Result<()> {
-    let query = args.query.join(" ");
+    let query = &args.query;
     let limit = if args.count { 0 } else { args.limit };
-    let results = archive.search(&query, args.offset, limit).await?;
+    let results = archive.search(query, args.offset, limit).await?;
 
     let mut stdout = std::io::stdout().lock();
     if args.count {
@@ -27,7 +27,13 @@ pub async fn search(archive: &Archive, args: &SearchArgs) -> anyhow::Result<()> 
         return Ok(());
     }
 
-    writeln!(stdout, "{} messages match (showing {} from offset {})", results.total, results.hits.len(), args.offset)?;
+    writeln!(
+        stdout,
+        "{} messages match (showing {} from offset {})",
+        results.total,
+        results.hits.len(),
+        args.offset
+    )?;
     for hit in &results.hits {
         write!(stdout, "\n{}", hit_text(hit))?;
     }
@@ -54,14 +60,21 @@ fn hit_json(hit: &SearchHit) -> serde_json::Value {
 }
 
 fn addresses(list: &[Mailbox]) -> String {
-    list.iter().map(|mailbox| mailbox.address.as_str()).collect::<Vec<_>>().join(", ")
+    list.iter()
+        .map(|mailbox| mailbox.address.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The lines of one hit for people: date, id, sender and recipients,
 /// subject, and the snippet with matches in brackets.
 fn hit_text(hit: &SearchHit) -> String {
     let id = hit.id.to_hex();
-    let kind = hit.kind.as_deref().map(|kind| format!("  [{kind}]")).unwrap_or_default();
+    let kind = hit
+        .kind
+        .as_deref()
+        .map(|kind| format!("  [{kind}]"))
+        .unwrap_or_default();
     format!(
         "{}  {}{kind}\n  {} -> {}\n  {}\n  {}\n",
         view::utc(&hit.date),

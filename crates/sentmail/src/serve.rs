@@ -76,11 +76,12 @@ pub struct ServeArgs {
     pub hash_password: bool,
 }
 
-/// How long closing waits for pending messages to reach storage.
-const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
-
 /// Runs the receiver until SIGINT or SIGTERM, then closes the archive.
-pub async fn run(data: &Path, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    storage_args: &crate::storage::StorageArgs,
+    data: &Path,
+    args: &ServeArgs,
+) -> anyhow::Result<ExitCode> {
     if args.hash_password {
         return print_hash();
     }
@@ -89,11 +90,11 @@ pub async fn run(data: &Path, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         max_message_bytes: config.max_message_bytes,
         ..ArchiveOptions::default()
     };
-    let archive = crate::open_archive(data, options).await?;
-    let server = match Server::bind(&config, archive.clone()).await {
+    let opened = crate::open_archive(storage_args, data, options).await?;
+    let server = match Server::bind(&config, opened.archive.clone()).await {
         Ok(server) => server,
         Err(error) => {
-            archive.close(CLOSE_TIMEOUT).await?;
+            opened.close().await?;
             return Err(error).context("starting the SMTP receiver failed");
         }
     };
@@ -105,10 +106,7 @@ pub async fn run(data: &Path, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     drop(stdout);
 
     server.run(shutdown_signal()).await;
-    archive
-        .close(CLOSE_TIMEOUT)
-        .await
-        .context("moving pending messages into storage failed")?;
+    opened.close().await?;
     tracing::info!("SMTP receiver stopped");
     Ok(ExitCode::SUCCESS)
 }

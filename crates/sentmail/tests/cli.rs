@@ -254,3 +254,72 @@ fn unknown_id_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn search_finds_partial_addresses_and_japanese() {
+    let data = tempfile::tempdir().unwrap();
+    let case = |name: &str| {
+        testdata(&format!(
+            "cases/16-search-address-partial-case-plus/{name}.eml"
+        ))
+    };
+    let files = [case("msg-A"), case("msg-B"), case("msg-C"), case("msg-D")];
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let (output, _) = import_json(data.path(), &paths, &[]);
+    assert!(output.status.success());
+
+    let count = |query: &str| -> String {
+        let output = sentmail(data.path(), &["search", "--count", "--", query]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+    assert_eq!(count("to:hoge.12"), "3");
+    assert_eq!(count("HOGE.123@EXAMPLE.COM"), "2");
+    assert_eq!(count("returns"), "1");
+    assert_eq!(count("山田"), "1");
+    assert_eq!(count("-hoge"), "1", "a leading '-' works after '--'");
+
+    let json = sentmail(data.path(), &["search", "to:hoge.1234", "--json"]);
+    let lines: Vec<Value> = String::from_utf8_lossy(&json.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["to"][0]["address"], "hoge.1234@example.org");
+    assert_eq!(lines[0]["id"].as_str().unwrap().len(), 64);
+    for key in ["message_id", "date", "from", "subject", "kind"] {
+        assert!(lines[0].get(key).is_some(), "hit has {key}");
+    }
+    assert!(String::from_utf8_lossy(&json.stderr).contains("1 messages match"));
+
+    let bad = sentmail(data.path(), &["search", "\"unclosed"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("never closed"));
+}
+
+#[test]
+fn reindex_rebuilds_a_removed_index() {
+    let data = tempfile::tempdir().unwrap();
+    let case = |name: &str| {
+        testdata(&format!(
+            "cases/17-search-japanese-without-spaces/{name}.eml"
+        ))
+    };
+    let files = [case("msg-A"), case("msg-B"), case("msg-C")];
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let (output, _) = import_json(data.path(), &paths, &[]);
+    assert!(output.status.success());
+    std::fs::remove_dir_all(data.path().join("index")).unwrap();
+
+    let empty = sentmail(data.path(), &["search", "--count", "発送"]);
+    assert_eq!(String::from_utf8_lossy(&empty.stdout).trim(), "0");
+    let rebuilt = sentmail(data.path(), &["reindex"]);
+    assert!(rebuilt.status.success());
+    assert!(String::from_utf8_lossy(&rebuilt.stdout).contains("Indexed"));
+    let found = sentmail(data.path(), &["search", "--count", "商品を発送"]);
+    assert_eq!(String::from_utf8_lossy(&found.stdout).trim(), "1");
+}
