@@ -125,8 +125,8 @@ fn import_verify_and_show_from_s3() {
     local.sort();
     assert_eq!(
         local,
-        vec!["journal", "s3-cache"],
-        "packs go to the bucket, not the data directory"
+        vec!["index", "journal", "s3-cache"],
+        "packs go to the bucket; the data directory keeps the journal, the search index and the cache"
     );
 }
 
