@@ -317,3 +317,49 @@ async fn reindex_rebuilds_from_storage() {
         ["ご注文の確認 ORD-2026-0000017"]
     );
 }
+
+#[tokio::test]
+async fn caller_built_documents_are_indexed_and_checked() {
+    use archive_core::search::IndexDocument;
+    use archive_core::{ParseOptions, RecordError, parse_message};
+
+    let dir = tempfile::tempdir().unwrap();
+    let index: Arc<dyn Index> = Arc::new(MemoryIndex::new());
+    let archive = open(Arc::new(MemoryStorage::new()), index.clone(), dir.path()).await;
+    let meta = RecordMeta::new(Source::Import);
+    let parse = |raw: &[u8]| {
+        let message = parse_message(raw, &meta, chrono::Utc::now(), &ParseOptions::default());
+        IndexDocument::from_message(&message)
+    };
+
+    let wrong = archive
+        .record_with_document(order_mail(1), meta.clone(), parse(&order_mail(2)))
+        .await;
+    assert!(
+        matches!(wrong, Err(RecordError::DocumentMismatch { .. })),
+        "{wrong:?}"
+    );
+
+    let undated = b"Subject: no date here\r\n\r\nbody\r\n".to_vec();
+    let mut document = parse(&undated);
+    document.subject = vec!["from the caller".into()];
+    archive
+        .record_with_document(undated, meta.clone(), document)
+        .await
+        .unwrap();
+    archive.flush(FLUSH).await.unwrap();
+
+    let results = archive
+        .search("subject:\"from the caller\"", 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        results.total, 1,
+        "the caller's document was indexed as given"
+    );
+    let stored = archive.list(0, 10).await.unwrap().0;
+    assert_eq!(
+        results.hits[0].date, stored[0].date,
+        "the index has the stored date"
+    );
+}

@@ -21,6 +21,14 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 
+/// jemalloc instead of glibc's allocator: with the many threads of
+/// indexing, parsing and Tokio, glibc keeps freed memory in one arena per
+/// thread, which more than doubled the peak memory of a 100,000-message
+/// import (measured: 558 MB of anonymous memory with glibc, 252 MB with
+/// jemalloc, and jemalloc was faster).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// How long closing waits for pending messages to reach storage.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -39,8 +47,11 @@ fn main() -> ExitCode {
         )
         .init();
 
+    // A few blocking threads suffice on small machines; each extra thread
+    // that allocates costs glibc another memory arena.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(8)
         .build()
         .expect("Tokio runtime starts");
     match runtime.block_on(run(cli)) {

@@ -38,6 +38,14 @@ pub enum RecordError {
         /// The configured maximum.
         limit: u64,
     },
+    /// The index document given with the message belongs to other bytes.
+    #[error("the index document is of message {document}, not of the recorded message {id}")]
+    DocumentMismatch {
+        /// The id of the recorded bytes.
+        id: ArchiveId,
+        /// The id in the document.
+        document: ArchiveId,
+    },
     /// The archive was closed.
     #[error("archive is closed")]
     Closed,

@@ -25,21 +25,35 @@ use crate::search::{Index, IndexDocument};
 const BATCH: usize = 256;
 /// How often waiting entries are checked for.
 const TICK: Duration = Duration::from_millis(100);
+/// Longest time between commits while the indexer has a backlog.
+const BACKLOG_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Most documents built by callers that may wait in the indexer's queue.
+pub(crate) const MAX_QUEUED_DOCUMENTS: usize = 1024;
 
 /// Requests to the indexer.
 pub(crate) enum IndexCommand {
     /// A newly durable entry to index.
     Entry(Waiting),
+    /// A newly durable entry whose document the caller already built.
+    Document(JournalPos, Box<IndexDocument>),
     /// Index and commit everything waiting, then reply.
     Flush(oneshot::Sender<()>),
     /// Stop serving commands.
     Stop,
 }
 
+/// An entry waiting to be indexed, with its document if the caller built
+/// one.
+enum Queued {
+    Entry(Waiting),
+    Ready(JournalPos, Box<IndexDocument>),
+}
+
 pub(crate) struct Indexer {
     shared: Arc<Shared>,
     index: Arc<dyn Index>,
-    queue: Vec<Waiting>,
+    queue: Vec<Queued>,
     /// Entries added to the index but not yet committed.
     uncommitted: Vec<JournalPos>,
     last_commit: Instant,
@@ -64,7 +78,14 @@ impl Indexer {
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(IndexCommand::Entry(waiting)) => {
-                        self.queue.push(waiting);
+                        self.queue.push(Queued::Entry(waiting));
+                        if self.queue.len() >= BATCH {
+                            self.add_queued().await;
+                        }
+                    }
+                    Some(IndexCommand::Document(pos, document)) => {
+                        self.shared.document_slots.add_permits(1);
+                        self.queue.push(Queued::Ready(pos, document));
                         if self.queue.len() >= BATCH {
                             self.add_queued().await;
                         }
@@ -77,8 +98,17 @@ impl Indexer {
                     Some(IndexCommand::Stop) | None => break,
                 },
                 _ = tick.tick() => {
+                    let backlog = self.queue.len() + commands.len();
                     self.add_queued().await;
-                    let interval = self.shared.options.index_commit_interval;
+                    // While far behind, as during a bulk import, commit less
+                    // often: each commit writes small segments that must be
+                    // merged again, and near-real-time search only matters
+                    // once the indexer has caught up.
+                    let interval = if backlog > BATCH {
+                        BACKLOG_COMMIT_INTERVAL
+                    } else {
+                        self.shared.options.index_commit_interval
+                    };
                     if !self.uncommitted.is_empty() && self.last_commit.elapsed() >= interval {
                         self.commit().await;
                     }
@@ -91,8 +121,23 @@ impl Indexer {
     async fn add_queued(&mut self) {
         while !self.queue.is_empty() {
             let take = self.queue.len().min(BATCH);
-            let batch: Vec<Waiting> = self.queue.drain(..take).collect();
-            let (positions, documents) = self.documents(batch).await;
+            let mut to_parse = Vec::new();
+            let mut positions = Vec::with_capacity(take);
+            let mut documents = Vec::with_capacity(take);
+            for queued in self.queue.drain(..take) {
+                match queued {
+                    Queued::Entry(waiting) => to_parse.push(waiting),
+                    Queued::Ready(pos, document) => {
+                        positions.push(pos);
+                        documents.push(*document);
+                    }
+                }
+            }
+            if !to_parse.is_empty() {
+                let (parsed_positions, parsed) = self.documents(to_parse).await;
+                positions.extend(parsed_positions);
+                documents.extend(parsed);
+            }
             if documents.is_empty() {
                 continue;
             }

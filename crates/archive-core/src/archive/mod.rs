@@ -41,12 +41,15 @@ use tokio::task::JoinHandle;
 
 use crate::Storage;
 use crate::journal::Journal;
-use crate::search::Index;
+use crate::search::{Index, IndexDocument};
 use dictionaries::Dictionaries;
 use indexer::IndexCommand;
 use mover::{Command, Waiting};
 use pending::{KeyRegistry, Pending};
 use release::Releases;
+
+/// Longest wait for room in the indexer's document queue.
+const DOCUMENT_SLOT_WAIT: Duration = Duration::from_secs(1);
 
 /// State shared by the archive handles and the background tasks.
 pub(crate) struct Shared {
@@ -60,6 +63,8 @@ pub(crate) struct Shared {
     /// Set when every `Archive` handle is gone, so that background retries
     /// give up and leave their entries in the journal for the next open.
     pub(crate) abandoned: AtomicBool,
+    /// Free places for documents built by callers in the indexer's queue.
+    pub(crate) document_slots: tokio::sync::Semaphore,
 }
 
 struct Inner {
@@ -133,13 +138,23 @@ impl Archive {
         &self.inner.shared.options
     }
 
-    /// Hands a durable journal entry to the background tasks.
-    fn dispatch(&self, waiting: Waiting) {
+    /// Hands a durable journal entry to the background tasks, with its
+    /// index document when the caller built one. Waits, at most
+    /// [`DOCUMENT_SLOT_WAIT`], for room in the indexer's queue, so a caller
+    /// that builds documents records no faster than the index keeps up;
+    /// after that the entry goes without its document and is parsed again.
+    async fn dispatch(&self, waiting: Waiting, document: Option<IndexDocument>) {
         let id = waiting.info.id;
-        if let Some(indexer) = &self.inner.index_commands
-            && indexer.send(IndexCommand::Entry(waiting.clone())).is_err()
-        {
-            tracing::error!(%id, "archive indexer has stopped; the message stays in the journal");
+        if let Some(indexer) = &self.inner.index_commands {
+            let command = match document {
+                Some(document) if self.take_document_slot().await => {
+                    IndexCommand::Document(waiting.pos, Box::new(document))
+                }
+                _ => IndexCommand::Entry(waiting.clone()),
+            };
+            if indexer.send(command).is_err() {
+                tracing::error!(%id, "archive indexer has stopped; the message stays in the journal");
+            }
         }
         if self.inner.commands.send(Command::Entry(waiting)).is_err() {
             // The entry is durable; the next open moves it to storage.
@@ -221,6 +236,19 @@ impl Archive {
         let indexer = self.inner.indexer.lock().expect("task handle lock").take();
         for task in [mover, indexer].into_iter().flatten() {
             let _ = task.await;
+        }
+    }
+
+    /// Takes a place in the indexer's document queue; the indexer gives it
+    /// back when it takes the document.
+    async fn take_document_slot(&self) -> bool {
+        let slots = &self.inner.shared.document_slots;
+        match tokio::time::timeout(DOCUMENT_SLOT_WAIT, slots.acquire()).await {
+            Ok(Ok(permit)) => {
+                permit.forget();
+                true
+            }
+            _ => false,
         }
     }
 

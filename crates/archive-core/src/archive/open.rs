@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 use super::dictionaries::Dictionaries;
-use super::indexer::{IndexCommand, Indexer};
+use super::indexer::{IndexCommand, Indexer, MAX_QUEUED_DOCUMENTS};
 use super::mover::{Command, Mover, Waiting};
 use super::pending::{KeyRegistry, Pending};
 use super::release::{Consumer, Releases};
@@ -77,6 +77,7 @@ impl ArchiveBuilder {
             dictionaries: Arc::new(dictionaries),
             options: self.options,
             abandoned: AtomicBool::new(false),
+            document_slots: tokio::sync::Semaphore::new(MAX_QUEUED_DOCUMENTS),
         });
         let keys = KeyRegistry::default();
         load_keys(&shared, &keys).await?;

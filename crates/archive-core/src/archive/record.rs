@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::mover::Waiting;
 use super::pending::Claim;
 use super::{Archive, MAX_META_BYTES, RecordError};
+use crate::search::IndexDocument;
 use crate::{
     ArchiveId, EntryInfo, Partition, Receipt, RecordMeta, RecordStatus, encode_frame, summarize,
 };
@@ -33,7 +34,30 @@ impl Archive {
         raw: impl Into<Bytes>,
         meta: RecordMeta,
     ) -> Result<Receipt, RecordError> {
-        let raw = raw.into();
+        self.record_inner(raw.into(), meta, None).await
+    }
+
+    /// Records a message like [`Archive::record`], with its index document
+    /// built by the caller, which spares the indexer a second parse. The
+    /// document must come from [`parse_message`](crate::parse_message) of
+    /// the same bytes and `meta`; its date is replaced by the date the
+    /// archive stores. A document of other bytes is rejected with
+    /// [`RecordError::DocumentMismatch`].
+    pub async fn record_with_document(
+        &self,
+        raw: impl Into<Bytes>,
+        meta: RecordMeta,
+        document: IndexDocument,
+    ) -> Result<Receipt, RecordError> {
+        self.record_inner(raw.into(), meta, Some(document)).await
+    }
+
+    async fn record_inner(
+        &self,
+        raw: Bytes,
+        meta: RecordMeta,
+        document: Option<IndexDocument>,
+    ) -> Result<Receipt, RecordError> {
         self.check_input(&raw, &meta)?;
 
         let _claim = match &meta.idempotency_key {
@@ -45,6 +69,14 @@ impl Archive {
         };
 
         let (raw, id) = hash(raw).await;
+        if let Some(document) = &document
+            && document.id != id
+        {
+            return Err(RecordError::DocumentMismatch {
+                id,
+                document: document.id,
+            });
+        }
         if self.is_archived(&id).await? {
             if let Some(guard) = _claim {
                 guard.complete(id);
@@ -66,12 +98,16 @@ impl Archive {
         let first = shared.pending.insert(pos, &prepared.info);
         if first {
             shared.releases.register(pos);
+            let document = document.map(|mut document| {
+                document.date = prepared.info.date;
+                document
+            });
             let waiting = Waiting {
                 pos,
                 partition: prepared.partition,
                 info: prepared.info,
             };
-            self.dispatch(waiting);
+            self.dispatch(waiting, document).await;
         } else {
             // A concurrent call recorded the same bytes first.
             shared.journal.release(pos);

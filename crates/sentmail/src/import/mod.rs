@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use archive_core::search::IndexDocument;
 use archive_core::{Archive, RecordError, RecordMeta, RecordStatus, Source, parse_message};
 use bytes::Bytes;
 use chrono::Utc;
@@ -88,20 +89,29 @@ fn import_meta(origin: &Origin, received_at: Option<chrono::DateTime<Utc>>) -> R
     meta
 }
 
-/// Records one message, waiting while the journal is full, and parses it
-/// to count parse flags.
+/// Parses one message (to count parse flags and to hand the index its
+/// document) and records it, waiting while the journal is full.
 async fn record_one(archive: Archive, origin: Origin, raw: Bytes, meta: RecordMeta) -> Outcome {
     let parse_input = raw.clone();
     let parse_meta = meta.clone();
     let parse_options = archive.options().parse.clone();
-    let flags = tokio::task::spawn_blocking(move || {
-        parse_message(&parse_input, &parse_meta, Utc::now(), &parse_options).flags
-    });
+    let parsed = tokio::task::spawn_blocking(move || {
+        let message = parse_message(&parse_input, &parse_meta, Utc::now(), &parse_options);
+        (message.flags.clone(), IndexDocument::from_message(&message))
+    })
+    .await;
+    let (flags, document) = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => return Outcome::failed(origin, format!("parsing failed: {error}")),
+    };
 
     let waited_since = Instant::now();
     let mut pause = Duration::from_millis(20);
     let recorded = loop {
-        match archive.record(raw.clone(), meta.clone()).await {
+        let attempt = archive
+            .record_with_document(raw.clone(), meta.clone(), document.clone())
+            .await;
+        match attempt {
             Err(RecordError::JournalFull { .. })
                 if waited_since.elapsed() < FULL_JOURNAL_PATIENCE =>
             {
@@ -112,7 +122,6 @@ async fn record_one(archive: Archive, origin: Origin, raw: Bytes, meta: RecordMe
         }
     };
 
-    let flags = flags.await.unwrap_or_default();
     match recorded {
         Ok(receipt) => Outcome::recorded(receipt.status == RecordStatus::Stored, flags),
         Err(error) => Outcome::failed(origin, format!("recording failed: {error}")),
