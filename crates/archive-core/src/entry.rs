@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{DecodeError, Reader, Writer};
-use crate::{ArchiveId, Dictionary, RecordMeta};
+use crate::{ArchiveId, Dictionary, RecordMeta, Source};
 
 /// Per-message facts that storage keeps outside the compressed frame, so
 /// that listing, deduplication and lookup by Message-ID need no decompression.
@@ -27,6 +27,56 @@ pub struct EntryInfo {
     pub message_id: Option<String>,
     /// The caller's idempotency key.
     pub idempotency_key: Option<String>,
+    /// Whether the entry is a message or a send status of one.
+    pub role: EntryRole,
+    /// The path the message took into the archive.
+    pub source: Source,
+}
+
+/// What a stored entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryRole {
+    /// An archived message.
+    #[default]
+    Message,
+    /// The outcome of sending a message, recorded after the message. Its
+    /// `message_id` holds the archive id of that message in hex.
+    SendStatus,
+}
+
+impl EntryRole {
+    fn code(self) -> u8 {
+        match self {
+            EntryRole::Message => 0,
+            EntryRole::SendStatus => 1,
+        }
+    }
+
+    fn from_code(code: u8) -> Result<EntryRole, DecodeError> {
+        match code {
+            0 => Ok(EntryRole::Message),
+            1 => Ok(EntryRole::SendStatus),
+            _ => Err(DecodeError("unknown entry role")),
+        }
+    }
+}
+
+fn source_code(source: Source) -> u8 {
+    match source {
+        Source::App => 0,
+        Source::Smtp => 1,
+        Source::Import => 2,
+    }
+}
+
+fn source_from_code(code: u8) -> Result<Source, DecodeError> {
+    match code {
+        0 => Ok(Source::App),
+        1 => Ok(Source::Smtp),
+        2 => Ok(Source::Import),
+        _ => Err(DecodeError("unknown source")),
+    }
 }
 
 impl EntryInfo {
@@ -38,19 +88,33 @@ impl EntryInfo {
         w.u64(self.raw_len);
         w.opt_str(self.message_id.as_deref());
         w.opt_str(self.idempotency_key.as_deref());
+        w.u8(self.role.code());
+        w.u8(source_code(self.source));
     }
 
-    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<EntryInfo, DecodeError> {
+    /// Reads facts written in encoding `version` (1 or 2). Version 1 had no
+    /// role and no source; it reads as a message recorded by the application.
+    pub(crate) fn decode(r: &mut Reader<'_>, version: u8) -> Result<EntryInfo, DecodeError> {
         let id = r.id()?;
         let date = millis(r.i64()?)?;
         let recorded_at = millis(r.i64()?)?;
+        let raw_len = r.u64()?;
+        let message_id = r.opt_str()?;
+        let idempotency_key = r.opt_str()?;
+        let (role, source) = if version >= 2 {
+            (EntryRole::from_code(r.u8()?)?, source_from_code(r.u8()?)?)
+        } else {
+            (EntryRole::Message, Source::App)
+        };
         Ok(EntryInfo {
             id,
             date,
             recorded_at,
-            raw_len: r.u64()?,
-            message_id: r.opt_str()?,
-            idempotency_key: r.opt_str()?,
+            raw_len,
+            message_id,
+            idempotency_key,
+            role,
+            source,
         })
     }
 }
@@ -237,10 +301,19 @@ mod tests {
             raw_len: 42,
             message_id: Some("a@b".into()),
             idempotency_key: None,
+            role: EntryRole::SendStatus,
+            source: Source::Smtp,
         };
         let mut buf = Vec::new();
         info.encode(&mut buf);
-        let decoded = EntryInfo::decode(&mut Reader::new(&buf)).unwrap();
+        let decoded = EntryInfo::decode(&mut Reader::new(&buf), ENTRY_INFO_VERSION).unwrap();
         assert_eq!(decoded, info);
+
+        // Version 1 ends before role and source.
+        let old = &buf[..buf.len() - 2];
+        let decoded = EntryInfo::decode(&mut Reader::new(old), 1).unwrap();
+        assert_eq!(decoded.role, EntryRole::Message);
+        assert_eq!(decoded.source, Source::App);
+        assert_eq!(decoded.id, info.id);
     }
 }

@@ -36,7 +36,7 @@ pub use archive::{
     RecordError, SearchError, SearchHit, SearchResults, VerifyReport,
 };
 pub use dictionary::{Dictionary, DictionaryError, frame_dictionary_id};
-pub use entry::{EntryInfo, FrameError, PackEntry, decode_frame, encode_frame};
+pub use entry::{EntryInfo, EntryRole, FrameError, PackEntry, decode_frame, encode_frame};
 pub use id::{ArchiveId, ParseIdError};
 pub use message::{Attachment, DateSource, HeaderField, Mailbox, Message, ParseFlag};
 pub use meta::{Receipt, RecordMeta, RecordStatus, Source};

@@ -33,7 +33,9 @@ pub const TRAILER_LEN: usize = 24;
 /// File name extension of packs.
 pub const EXTENSION: &str = "pack";
 
-const FOOTER_VERSION: u8 = 1;
+/// Footer version 1 held version 1 of `EntryInfo`; version 2 holds
+/// version 2.
+const FOOTER_VERSION: u8 = 2;
 
 /// One footer row: a message and where its frame sits in the pack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,13 +147,13 @@ pub fn decode_footer(footer: &[u8], trailer: &Trailer) -> Result<Vec<FooterEntry
     let bad = |e: crate::codec::DecodeError| PackError(format!("footer: {e}"));
     let mut r = Reader::new(footer);
     let version = r.u8().map_err(bad)?;
-    if version != FOOTER_VERSION {
+    if !(1..=FOOTER_VERSION).contains(&version) {
         return Err(PackError(format!("unsupported footer version {version}")));
     }
     let count = r.u32().map_err(bad)?;
     let mut entries = Vec::with_capacity(count.min(1 << 20) as usize);
     for _ in 0..count {
-        let info = EntryInfo::decode(&mut r).map_err(bad)?;
+        let info = EntryInfo::decode(&mut r, version).map_err(bad)?;
         let offset = r.u64().map_err(bad)?;
         let length = r.u32().map_err(bad)?;
         let crc = r.u32().map_err(bad)?;
@@ -220,6 +222,8 @@ mod tests {
                 raw_len: raw.len() as u64,
                 message_id: Some(format!("m{n}@example.com")),
                 idempotency_key: None,
+                role: crate::EntryRole::Message,
+                source: crate::Source::App,
             },
             frame: encode_frame(&RecordMeta::default(), &raw, 3, None),
         }

@@ -225,6 +225,8 @@ fn batch(n: usize, random: &mut XorShift) -> Vec<PackEntry> {
                 raw_len: len as u64 * 3,
                 message_id: Some(format!("20261204.{n:06}.{i:06}.a1b2c3d4@shop.example.com")),
                 idempotency_key: Some(format!("order-{n:06}{i:04}/confirmation")),
+                role: archive_core::EntryRole::Message,
+                source: archive_core::Source::App,
             };
             PackEntry {
                 info,

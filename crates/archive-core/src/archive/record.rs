@@ -252,6 +252,8 @@ impl Prepared {
             raw_len: raw.len() as u64,
             message_id: summary.message_id,
             idempotency_key: meta.idempotency_key.clone(),
+            role: crate::EntryRole::Message,
+            source: meta.source,
         };
         let frame = encode_frame(meta, raw, options.compression_level, dictionary);
         Prepared {

@@ -19,7 +19,9 @@ use crate::{EntryInfo, Partition};
 
 pub(crate) const MAGIC: &[u8; 4] = b"SMJ1";
 pub(crate) const HEADER_LEN: usize = 12;
-const PAYLOAD_VERSION: u8 = 1;
+/// Payload version 2 carries version 2 of `EntryInfo`; version 1 is still
+/// read.
+const PAYLOAD_VERSION: u8 = 2;
 
 /// Encodes one complete entry (header and payload).
 pub(crate) fn encode_entry(partition: &Partition, info: &EntryInfo, frame: &[u8]) -> Vec<u8> {
@@ -66,7 +68,7 @@ pub(crate) fn decode_entry(bytes: &[u8]) -> Result<DecodedEntry, String> {
 fn decode_payload(payload: &[u8]) -> Result<DecodedEntry, String> {
     let mut r = Reader::new(payload);
     let version = r.u8().map_err(|e| e.to_string())?;
-    if version != PAYLOAD_VERSION {
+    if !(1..=PAYLOAD_VERSION).contains(&version) {
         return Err(format!("unsupported journal entry version {version}"));
     }
     let partition_text = r.bytes().map_err(|e| e.to_string())?;
@@ -74,7 +76,7 @@ fn decode_payload(payload: &[u8]) -> Result<DecodedEntry, String> {
         .map_err(|_| "partition is not UTF-8".to_owned())?
         .parse::<Partition>()
         .map_err(|e| e.to_string())?;
-    let info = EntryInfo::decode(&mut r).map_err(|e| e.to_string())?;
+    let info = EntryInfo::decode(&mut r, version).map_err(|e| e.to_string())?;
     let frame = Bytes::copy_from_slice(r.bytes().map_err(|e| e.to_string())?);
     Ok(DecodedEntry {
         partition,
@@ -182,6 +184,8 @@ mod tests {
             raw_len: 1,
             message_id: None,
             idempotency_key: Some(format!("key{n}")),
+            role: crate::EntryRole::Message,
+            source: crate::Source::App,
         };
         encode_entry(&partition, &info, &[n; 300])
     }

@@ -17,6 +17,8 @@ fn info(n: u32) -> EntryInfo {
         raw_len: 1000,
         message_id: Some(format!("{n}@example.com")),
         idempotency_key: None,
+        role: crate::EntryRole::Message,
+        source: crate::Source::App,
     }
 }
 

@@ -67,6 +67,8 @@ pub fn entry_for(raw: &[u8], message_id: Option<&str>) -> PackEntry {
         raw_len: raw.len() as u64,
         message_id: message_id.map(str::to_owned),
         idempotency_key: None,
+        role: crate::EntryRole::Message,
+        source: crate::Source::Import,
     };
     PackEntry {
         info,
