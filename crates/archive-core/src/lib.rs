@@ -11,6 +11,8 @@
 //!   described and laid out in storage.
 //! - [`storage`]: the `Storage` trait, its contract and `MemoryStorage`.
 //! - `testing` (feature `testing`): conformance suites for backends.
+//! - [`send_status`] and `sending` (feature `lettre`): the relay's answer
+//!   to each send, and the lettre transport that records every mail.
 //!
 //! This crate depends on no storage or index adapter; adapters depend on it.
 
@@ -25,6 +27,9 @@ pub mod pack;
 pub mod parse;
 pub mod partition;
 pub mod search;
+pub mod send_status;
+#[cfg(feature = "lettre")]
+pub mod sending;
 pub mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -39,9 +44,10 @@ pub use dictionary::{Dictionary, DictionaryError, frame_dictionary_id};
 pub use entry::{EntryInfo, EntryRole, FrameError, PackEntry, decode_frame, encode_frame};
 pub use id::{ArchiveId, ParseIdError};
 pub use message::{Attachment, DateSource, HeaderField, Mailbox, Message, ParseFlag};
-pub use meta::{Receipt, RecordMeta, RecordStatus, Source};
+pub use meta::{Receipt, RecordMeta, RecordStatus, Source, keys};
 pub use parse::{ParseOptions, Summary, parse_message, summarize};
 pub use partition::{InvalidPartition, Partition};
+pub use send_status::{SendOutcome, SendStatus, queue_id_of};
 pub use storage::{
     Damage, ListedEntry, Location, MemoryStorage, PutOutcome, Storage, StorageError,
 };

@@ -49,6 +49,21 @@ pub struct RecordMeta {
     pub origin: Option<String>,
 }
 
+/// Builds metadata the way a shop backend records a mail:
+///
+/// ```
+/// use archive_core::{RecordMeta, Source};
+///
+/// let meta = RecordMeta::new(Source::App)
+///     .with_kind("order_confirmation")
+///     .with_order_id("ORD-2026-0012345")
+///     .with_customer_id("C-000123")
+///     .with_template("order_confirmation", "v3")
+///     .with_locale("ja-JP")
+///     .with_app("shop", "tokyo-store")
+///     .with_idempotency_key("order-confirmation/ORD-2026-0012345");
+/// assert_eq!(meta.app_value("order_id"), Some("ORD-2026-0012345"));
+/// ```
 impl RecordMeta {
     /// Creates metadata for `source` with every other field empty.
     pub fn new(source: Source) -> RecordMeta {
@@ -75,6 +90,67 @@ impl RecordMeta {
         self.idempotency_key = Some(key.into());
         self
     }
+
+    /// Sets the order id, which `order:` searches ([`keys::ORDER_ID`]).
+    pub fn with_order_id(self, order_id: impl Into<String>) -> RecordMeta {
+        self.with_app(keys::ORDER_ID, order_id)
+    }
+
+    /// Sets the customer id, which `customer:` searches
+    /// ([`keys::CUSTOMER_ID`]).
+    pub fn with_customer_id(self, customer_id: impl Into<String>) -> RecordMeta {
+        self.with_app(keys::CUSTOMER_ID, customer_id)
+    }
+
+    /// Sets the template the mail was rendered from, and its version.
+    pub fn with_template(
+        self,
+        template: impl Into<String>,
+        version: impl Into<String>,
+    ) -> RecordMeta {
+        self.with_app(keys::TEMPLATE, template)
+            .with_app(keys::TEMPLATE_VERSION, version)
+    }
+
+    /// Sets the campaign of a bulk send.
+    pub fn with_campaign(self, campaign: impl Into<String>) -> RecordMeta {
+        self.with_app(keys::CAMPAIGN, campaign)
+    }
+
+    /// Sets the batch of a bulk send.
+    pub fn with_batch(self, batch: impl Into<String>) -> RecordMeta {
+        self.with_app(keys::BATCH, batch)
+    }
+
+    /// Sets the locale the mail was written for, such as `ja-JP`.
+    pub fn with_locale(self, locale: impl Into<String>) -> RecordMeta {
+        self.with_app(keys::LOCALE, locale)
+    }
+
+    /// Returns the application metadata value of `key`.
+    pub fn app_value(&self, key: &str) -> Option<&str> {
+        self.app.get(key).map(String::as_str)
+    }
+}
+
+/// The application metadata keys that [`RecordMeta`]'s builders set. Every
+/// key is searchable as `meta.KEY:`; the order and customer ids also as
+/// `order:` and `customer:`.
+pub mod keys {
+    /// The order id.
+    pub const ORDER_ID: &str = "order_id";
+    /// The customer id.
+    pub const CUSTOMER_ID: &str = "customer_id";
+    /// The template name.
+    pub const TEMPLATE: &str = "template";
+    /// The template version.
+    pub const TEMPLATE_VERSION: &str = "template_version";
+    /// The campaign of a bulk send.
+    pub const CAMPAIGN: &str = "campaign";
+    /// The batch of a bulk send.
+    pub const BATCH: &str = "batch";
+    /// The locale, such as `ja-JP`.
+    pub const LOCALE: &str = "locale";
 }
 
 /// Whether `record` stored new bytes or found them archived already.

@@ -52,6 +52,15 @@ pub enum RecordError {
     /// Writing the capture journal failed.
     #[error("recording failed: {0}")]
     Journal(#[source] JournalError),
+    /// A send status names a message the archive does not hold.
+    #[error("message {id} is not in the archive; record it before its send status")]
+    UnknownMessage {
+        /// The id given.
+        id: ArchiveId,
+    },
+    /// Reading the message a send status belongs to failed.
+    #[error("reading the message of a send status failed: {0}")]
+    Read(#[source] Box<ReadError>),
     /// Checking storage for an existing copy failed.
     #[error("checking storage for message {id} failed: {source}")]
     Storage {
@@ -71,6 +80,10 @@ impl RecordError {
             RecordError::JournalFull { .. } => true,
             RecordError::Journal(error) => error.is_retryable(),
             RecordError::Storage { source, .. } => source.is_retryable(),
+            RecordError::Read(error) => match error.as_ref() {
+                ReadError::Storage(source) => source.is_retryable(),
+                _ => false,
+            },
             _ => false,
         }
     }

@@ -24,6 +24,7 @@ mod read;
 mod record;
 mod release;
 mod search;
+mod status;
 
 pub use error::{FlushError, OpenError, ReadError, RecordError, SearchError};
 pub use open::ArchiveBuilder;
@@ -46,7 +47,8 @@ use dictionaries::Dictionaries;
 use indexer::IndexCommand;
 use mover::{Command, Waiting};
 use pending::{KeyRegistry, Pending};
-use release::Releases;
+use release::{Consumer, Releases};
+use status::{Background, Statuses};
 
 /// Longest wait for room in the indexer's document queue.
 const DOCUMENT_SLOT_WAIT: Duration = Duration::from_secs(1);
@@ -57,6 +59,7 @@ pub(crate) struct Shared {
     pub(crate) index: Option<Arc<dyn Index>>,
     pub(crate) journal: Journal,
     pub(crate) pending: Pending,
+    pub(crate) statuses: Statuses,
     pub(crate) releases: Releases,
     pub(crate) dictionaries: Arc<Dictionaries>,
     pub(crate) options: ArchiveOptions,
@@ -76,6 +79,8 @@ struct Inner {
     indexer: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
     runtime: tokio::runtime::Handle,
+    /// Send statuses being recorded in the background.
+    background: Background,
 }
 
 /// An open archive. Cloning is cheap; clones share one archive.
@@ -145,7 +150,13 @@ impl Archive {
     /// after that the entry goes without its document and is parsed again.
     async fn dispatch(&self, waiting: Waiting, document: Option<IndexDocument>) {
         let id = waiting.info.id;
-        if let Some(indexer) = &self.inner.index_commands {
+        let shared = &self.inner.shared;
+        if waiting.info.role != crate::EntryRole::Message {
+            // Only messages are searched.
+            shared
+                .releases
+                .done(&shared.journal, waiting.pos, Consumer::Index);
+        } else if let Some(indexer) = &self.inner.index_commands {
             let command = match document {
                 Some(document) if self.take_document_slot().await => {
                     IndexCommand::Document(waiting.pos, Box::new(document))
@@ -166,6 +177,7 @@ impl Archive {
     /// search index, and waits at most `timeout` until both have committed
     /// them.
     pub async fn flush(&self, timeout: Duration) -> Result<(), FlushError> {
+        self.wait_for_background(timeout).await?;
         let (mover_reply, mover_done) = oneshot::channel();
         self.inner
             .commands
@@ -205,7 +217,9 @@ impl Archive {
     /// When `close` returns `Ok`, the journal directory is unlocked, so the
     /// archive can be opened again at once.
     pub async fn close(&self, timeout: Duration) -> Result<(), FlushError> {
+        let waited = self.wait_for_background(timeout).await;
         self.inner.closed.store(true, Ordering::Release);
+        waited?;
         let flushed = self.flush(timeout).await;
 
         // After a timeout the background tasks keep retrying and may still
@@ -225,6 +239,17 @@ impl Archive {
         })
         .await;
         flushed
+    }
+
+    /// Waits, at most `timeout`, for send statuses recorded in the
+    /// background.
+    async fn wait_for_background(&self, timeout: Duration) -> Result<(), FlushError> {
+        tokio::time::timeout(timeout, self.inner.background.idle())
+            .await
+            .map_err(|_| FlushError::TimedOut {
+                pending: self.inner.shared.pending.len(),
+                seconds: timeout.as_secs(),
+            })
     }
 
     async fn stop_tasks(&self) {

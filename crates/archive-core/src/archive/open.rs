@@ -11,7 +11,9 @@ use super::indexer::{IndexCommand, Indexer, MAX_QUEUED_DOCUMENTS};
 use super::mover::{Command, Mover, Waiting};
 use super::pending::{KeyRegistry, Pending};
 use super::release::{Consumer, Releases};
+use super::status::Statuses;
 use super::{Archive, ArchiveOptions, Inner, OpenError, Shared};
+use crate::EntryRole;
 use crate::Storage;
 use crate::journal::{Journal, Recovery};
 use crate::search::Index;
@@ -74,6 +76,7 @@ impl ArchiveBuilder {
             index: self.index,
             journal,
             pending: Pending::default(),
+            statuses: Statuses::default(),
             dictionaries: Arc::new(dictionaries),
             options: self.options,
             abandoned: AtomicBool::new(false),
@@ -111,6 +114,7 @@ impl ArchiveBuilder {
                 mover: Mutex::new(Some(mover)),
                 indexer: Mutex::new(indexer),
                 closed: AtomicBool::new(false),
+                background: Default::default(),
                 runtime: tokio::runtime::Handle::current(),
             }),
         })
@@ -146,10 +150,12 @@ fn log_recovery(dir: &Path, recovery: &Recovery) {
     }
 }
 
-/// Registers the idempotency keys of every stored message.
+/// Registers the idempotency keys of every stored message, and the send
+/// statuses of each.
 async fn load_keys(shared: &Shared, keys: &KeyRegistry) -> Result<(), OpenError> {
     for partition in shared.storage.partitions().await? {
         for listed in shared.storage.list(&partition).await? {
+            shared.statuses.insert(&listed.info);
             if let Some(key) = listed.info.idempotency_key {
                 keys.insert_known(key, listed.info.id);
             }
@@ -192,8 +198,10 @@ async fn replay(
         if let Some(key) = &entry.info.idempotency_key {
             keys.insert_known(key.clone(), entry.info.id);
         }
+        shared.statuses.insert(&entry.info);
         let stored = shared.storage.contains(&entry.info.id).await?;
         let indexed = match &shared.index {
+            _ if entry.info.role != EntryRole::Message => true,
             Some(index) => index.contains(&entry.info.id).await.unwrap_or(false),
             None => true,
         };

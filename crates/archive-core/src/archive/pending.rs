@@ -37,6 +37,11 @@ impl Pending {
             .map(|(pos, _)| *pos)
     }
 
+    pub(crate) fn info(&self, id: &ArchiveId) -> Option<EntryInfo> {
+        let map = self.map.lock().expect("pending lock");
+        map.get(id).map(|(_, info)| info.clone())
+    }
+
     pub(crate) fn contains(&self, id: &ArchiveId) -> bool {
         self.map.lock().expect("pending lock").contains_key(id)
     }

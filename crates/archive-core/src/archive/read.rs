@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use super::{Archive, MAX_META_BYTES, ReadError, Shared};
 use crate::{
-    ArchiveId, EntryInfo, Message, RecordMeta, StorageError, decode_frame, frame_dictionary_id,
+    ArchiveId, EntryInfo, EntryRole, Message, RecordMeta, StorageError, decode_frame, frame_dictionary_id,
     parse_message,
 };
 
@@ -50,7 +50,7 @@ impl Archive {
     pub async fn open(&self, id: &ArchiveId) -> Result<Message, ReadError> {
         let loaded = self.load(id).await?;
         let parse_options = self.inner.shared.options.parse.clone();
-        let message = tokio::task::spawn_blocking(move || {
+        let mut message = tokio::task::spawn_blocking(move || {
             parse_message(
                 &loaded.raw,
                 &loaded.meta,
@@ -60,10 +60,11 @@ impl Archive {
         })
         .await
         .expect("message parse task");
+        message.send_statuses = self.send_statuses(id).await;
         Ok(message)
     }
 
-    async fn load(&self, id: &ArchiveId) -> Result<Loaded, ReadError> {
+    pub(super) async fn load(&self, id: &ArchiveId) -> Result<Loaded, ReadError> {
         let shared = self.inner.shared.clone();
         if let Some(pos) = shared.pending.position(id) {
             let read = tokio::task::spawn_blocking({
@@ -92,18 +93,21 @@ impl Archive {
     }
 
     /// Facts about every archived message, stored or still in the journal,
-    /// each once, in no particular order.
+    /// each once, in no particular order. Send statuses are not messages
+    /// and are left out.
     pub async fn entries(&self) -> Result<Vec<EntryInfo>, ReadError> {
         let shared = &self.inner.shared;
         let mut seen = HashSet::new();
         let mut entries = Vec::new();
         for info in shared.pending.infos() {
-            seen.insert(info.id);
-            entries.push(info);
+            if info.role == EntryRole::Message {
+                seen.insert(info.id);
+                entries.push(info);
+            }
         }
         for partition in shared.storage.partitions().await? {
             for listed in shared.storage.list(&partition).await? {
-                if seen.insert(listed.info.id) {
+                if listed.info.role == EntryRole::Message && seen.insert(listed.info.id) {
                     entries.push(listed.info);
                 }
             }

@@ -139,6 +139,19 @@ impl Archive {
         self.inner.runtime.block_on(self.record(raw, meta))
     }
 
+    /// Checks what `record` would refuse before writing anything: the
+    /// input, a closed archive, and a journal without room for `raw`.
+    #[cfg_attr(not(feature = "lettre"), allow(dead_code))]
+    pub(crate) fn precheck(&self, raw: &[u8], meta: &RecordMeta) -> Result<(), RecordError> {
+        self.check_input(raw, meta)?;
+        let journal = &self.inner.shared.journal;
+        let (used, limit) = (journal.used_bytes(), journal.max_bytes());
+        if used.saturating_add(raw.len() as u64) > limit {
+            return Err(RecordError::JournalFull { used, limit });
+        }
+        Ok(())
+    }
+
     fn check_input(&self, raw: &[u8], meta: &RecordMeta) -> Result<(), RecordError> {
         if self.is_closed() {
             return Err(RecordError::Closed);
@@ -212,9 +225,23 @@ fn receipt(id: ArchiveId, status: RecordStatus) -> Receipt {
 
 /// Returns the current time cut to milliseconds, so it round-trips through
 /// storage.
-fn now_millis() -> DateTime<Utc> {
+pub(super) fn now_millis() -> DateTime<Utc> {
     let now = Utc::now();
     DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+}
+
+/// The partition of a message of `kind` dated `date`: its kind's retention
+/// class, and the day.
+pub(super) fn partition_of(
+    options: &super::ArchiveOptions,
+    kind: Option<&str>,
+    date: DateTime<Utc>,
+) -> Partition {
+    let class = kind
+        .and_then(|kind| options.retention_classes.get(kind))
+        .map_or(Partition::DEFAULT_CLASS, String::as_str);
+    // Classes were validated when the archive opened.
+    Partition::new(class, date.date_naive()).expect("retention classes are validated at open")
 }
 
 /// A message ready for the journal.
@@ -234,14 +261,7 @@ impl Prepared {
         dictionary: Option<&crate::Dictionary>,
     ) -> Prepared {
         let summary = summarize(raw, meta, recorded_at, &options.parse);
-        let class = summary
-            .kind
-            .as_ref()
-            .and_then(|kind| options.retention_classes.get(kind))
-            .map_or(Partition::DEFAULT_CLASS, String::as_str);
-        // Classes were validated when the archive opened.
-        let partition = Partition::new(class, summary.date.date_naive())
-            .expect("retention classes are validated at open");
+        let partition = partition_of(options, summary.kind.as_deref(), summary.date);
         let date = DateTime::from_timestamp_millis(summary.date.timestamp_millis())
             .unwrap_or(summary.date);
 

@@ -193,6 +193,7 @@ fn parse_checked(
         meta: meta.clone(),
         recorded_at,
         size,
+        send_statuses: Vec::new(),
     }
 }
 
@@ -230,6 +231,7 @@ fn failed_message(raw: &[u8], meta: &RecordMeta, recorded_at: DateTime<Utc>) -> 
         meta: meta.clone(),
         recorded_at,
         size: raw.len() as u64,
+        send_statuses: Vec::new(),
     }
 }
 

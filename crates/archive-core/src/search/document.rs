@@ -8,9 +8,9 @@ use super::query::TextField;
 use crate::{ArchiveId, Mailbox, Message};
 
 /// Application metadata keys whose values `order:` searches.
-pub const ORDER_KEYS: &[&str] = &["order_id", "order", "order_number"];
+pub const ORDER_KEYS: &[&str] = &[crate::meta::keys::ORDER_ID, "order", "order_number"];
 /// Application metadata keys whose values `customer:` searches.
-pub const CUSTOMER_KEYS: &[&str] = &["customer_id", "customer"];
+pub const CUSTOMER_KEYS: &[&str] = &[crate::meta::keys::CUSTOMER_ID, "customer"];
 
 /// The searchable values of one message, as written (not normalized).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,164 @@
+//! `ArchivingTransport` over lettre's stub transport: what is recorded,
+//! what is sent, and the send statuses, for each timing and failure.
+//! The examples crate runs the same transport against a real SMTP server.
+#![cfg(feature = "lettre")]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use archive_core::sending::{ArchivingTransport, RecordTiming, SendError, WhenUnrecorded};
+use archive_core::{
+    Archive, MemoryStorage, RecordError, RecordMeta, RecordStatus, SendOutcome, Source,
+};
+use lettre::transport::stub::AsyncStubTransport;
+
+const FLUSH: Duration = Duration::from_secs(10);
+
+fn order_mail(order: &str) -> lettre::Message {
+    lettre::Message::builder()
+        .from("shop@example.jp".parse().unwrap())
+        .to("hoge.123@example.com".parse().unwrap())
+        .subject(format!("ご注文ありがとうございます ({order})"))
+        .body(format!("ご注文番号: {order}\n"))
+        .unwrap()
+}
+
+fn order_meta(order: &str) -> RecordMeta {
+    RecordMeta::new(Source::App)
+        .with_kind("order_confirmation")
+        .with_order_id(order)
+        .with_customer_id("C-000123")
+        .with_idempotency_key(format!("order_confirmation/{order}"))
+}
+
+async fn archive(dir: &std::path::Path) -> Archive {
+    Archive::builder(Arc::new(MemoryStorage::new()), dir)
+        .open()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn records_before_sending_and_keeps_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive(dir.path()).await;
+    let stub = AsyncStubTransport::new_ok();
+    let mailer = ArchivingTransport::new(archive.clone(), stub.clone());
+
+    let mail = order_mail("ORD-2026-0012345");
+    let sent = mailer
+        .send_with(&mail, order_meta("ORD-2026-0012345"))
+        .await
+        .unwrap();
+    let receipt = sent.receipt.expect("recorded");
+    assert_eq!(receipt.status, RecordStatus::Stored);
+    assert_eq!(stub.messages().await.len(), 1);
+    assert_eq!(
+        &archive.get_raw(&receipt.id).await.unwrap()[..],
+        &mail.formatted()[..],
+        "the archived bytes are the bytes sent"
+    );
+
+    archive.flush(FLUSH).await.unwrap();
+    let message = archive.open(&receipt.id).await.unwrap();
+    let outcomes: Vec<_> = message.send_statuses.iter().map(|s| s.outcome).collect();
+    assert_eq!(outcomes, [SendOutcome::Accepted]);
+    assert_eq!(message.meta.envelope_from.as_deref(), Some("shop@example.jp"));
+    assert_eq!(message.meta.envelope_to, ["hoge.123@example.com"]);
+    assert_eq!(message.meta.app_value("order_id"), Some("ORD-2026-0012345"));
+}
+
+#[tokio::test]
+async fn a_retried_send_is_recorded_once_with_both_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive(dir.path()).await;
+    let down = ArchivingTransport::new(archive.clone(), AsyncStubTransport::new_error());
+    let up = ArchivingTransport::new(archive.clone(), AsyncStubTransport::new_ok());
+
+    // A rebuilt message has a new Message-ID and Date: other bytes, same key.
+    let first = down
+        .send_with(&order_mail("ORD-1"), order_meta("ORD-1"))
+        .await
+        .unwrap_err();
+    let SendError::Send {
+        receipt: Some(first),
+        ..
+    } = first
+    else {
+        panic!("the failed send is recorded: {first:?}");
+    };
+    let retry = up
+        .send_with(&order_mail("ORD-1"), order_meta("ORD-1"))
+        .await
+        .unwrap();
+    let retry = retry.receipt.unwrap();
+    assert_eq!(retry.status, RecordStatus::DuplicateKey);
+    assert_eq!(retry.id, first.id);
+
+    archive.flush(FLUSH).await.unwrap();
+    assert_eq!(archive.entries().await.unwrap().len(), 1);
+    let statuses = archive.open(&first.id).await.unwrap().send_statuses;
+    let outcomes: Vec<_> = statuses.iter().map(|s| s.outcome).collect();
+    assert_eq!(outcomes, [SendOutcome::Failed, SendOutcome::Accepted]);
+    assert_eq!(statuses[0].error.as_deref(), Some("stub error"));
+}
+
+#[tokio::test]
+async fn unrecordable_mail_is_not_sent_unless_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive(dir.path()).await;
+    archive.close(FLUSH).await.unwrap();
+
+    let stub = AsyncStubTransport::new_ok();
+    let refusing = ArchivingTransport::new(archive.clone(), stub.clone());
+    let error = refusing
+        .send_with(&order_mail("ORD-2"), order_meta("ORD-2"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SendError::NotRecorded(RecordError::Closed)));
+    assert!(stub.messages().await.is_empty(), "nothing was sent");
+
+    let sending = ArchivingTransport::new(archive, stub.clone())
+        .when_unrecorded(WhenUnrecorded::SendAnyway);
+    let sent = sending
+        .send_with(&order_mail("ORD-2"), order_meta("ORD-2"))
+        .await
+        .unwrap();
+    assert!(sent.receipt.is_none());
+    assert_eq!(stub.messages().await.len(), 1);
+}
+
+#[tokio::test]
+async fn while_sending_checks_the_journal_before_the_first_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Archive::builder(Arc::new(MemoryStorage::new()), dir.path())
+        .journal_max_bytes(64 << 10)
+        .open()
+        .await
+        .unwrap();
+    let stub = AsyncStubTransport::new_ok();
+    let mailer =
+        ArchivingTransport::new(archive.clone(), stub.clone()).timing(RecordTiming::WhileSending);
+
+    let sent = mailer
+        .send_with(&order_mail("ORD-3"), order_meta("ORD-3"))
+        .await
+        .unwrap();
+    assert_eq!(sent.receipt.unwrap().status, RecordStatus::Stored);
+
+    let big = lettre::Message::builder()
+        .from("shop@example.jp".parse().unwrap())
+        .to("hoge.123@example.com".parse().unwrap())
+        .subject("big")
+        .body("x".repeat(100 << 10))
+        .unwrap();
+    let error = mailer
+        .send_with(&big, order_meta("ORD-4"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, SendError::NotRecorded(RecordError::JournalFull { .. })),
+        "{error:?}"
+    );
+    assert_eq!(stub.messages().await.len(), 1, "the big mail was not sent");
+}
