@@ -110,7 +110,10 @@ mod tests {
         let cases = [
             ("2.0.0 Ok: queued as 4Fq9Zk2T1Sz1", Some("4Fq9Zk2T1Sz1")),
             ("OK id=1vXyZa-0003Kq-2B", Some("1vXyZa-0003Kq-2B")),
-            ("2.0.0 5B4Mx1a2 Message accepted for delivery", Some("5B4Mx1a2")),
+            (
+                "2.0.0 5B4Mx1a2 Message accepted for delivery",
+                Some("5B4Mx1a2"),
+            ),
             ("2.0.0 Ok", None),
             ("", None),
             ("queued as", None),

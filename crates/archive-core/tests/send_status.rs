@@ -42,7 +42,10 @@ async fn statuses_come_back_with_the_message_oldest_first() {
     let archive = open(storage.clone(), index.clone(), dir.path()).await;
 
     let id = archive
-        .record(MAIL, RecordMeta::new(Source::App).with_kind("order_confirmation"))
+        .record(
+            MAIL,
+            RecordMeta::new(Source::App).with_kind("order_confirmation"),
+        )
         .await
         .unwrap()
         .id;
@@ -56,7 +59,11 @@ async fn statuses_come_back_with_the_message_oldest_first() {
     archive.record_send_status(&id, &failed).await.unwrap();
 
     let expected = vec![failed.clone(), accepted.clone()];
-    assert_eq!(archive.open(&id).await.unwrap().send_statuses, expected, "from the journal");
+    assert_eq!(
+        archive.open(&id).await.unwrap().send_statuses,
+        expected,
+        "from the journal"
+    );
     archive.close(FLUSH).await.unwrap();
 
     let mut roles = Vec::new();
@@ -79,8 +86,16 @@ async fn statuses_come_back_with_the_message_oldest_first() {
     assert_eq!(index.count().await.unwrap(), 1, "statuses are not indexed");
 
     let reopened = open(storage, index, dir.path()).await;
-    assert_eq!(reopened.open(&id).await.unwrap().send_statuses, expected, "from storage");
-    assert_eq!(reopened.entries().await.unwrap().len(), 1, "listings hold messages only");
+    assert_eq!(
+        reopened.open(&id).await.unwrap().send_statuses,
+        expected,
+        "from storage"
+    );
+    assert_eq!(
+        reopened.entries().await.unwrap().len(),
+        1,
+        "listings hold messages only"
+    );
     assert_eq!(reopened.list(0, 10).await.unwrap().1, 1);
     assert_eq!(reopened.search("queued", 0, 10).await.unwrap().total, 0);
     assert_eq!(reopened.stats().pending_messages, 0);
@@ -93,7 +108,11 @@ async fn statuses_in_the_journal_replay_without_the_index() {
     let index = Arc::new(MemoryIndex::new());
     let id = {
         let archive = open(storage.clone(), index.clone(), dir.path()).await;
-        let id = archive.record(MAIL, RecordMeta::default()).await.unwrap().id;
+        let id = archive
+            .record(MAIL, RecordMeta::default())
+            .await
+            .unwrap()
+            .id;
         let failed = status(SendOutcome::Failed, 1, "connection refused");
         archive.record_send_status(&id, &failed).await.unwrap();
         // Dropped without close: both entries stay in the journal.

@@ -63,7 +63,10 @@ async fn records_before_sending_and_keeps_the_answer() {
     let message = archive.open(&receipt.id).await.unwrap();
     let outcomes: Vec<_> = message.send_statuses.iter().map(|s| s.outcome).collect();
     assert_eq!(outcomes, [SendOutcome::Accepted]);
-    assert_eq!(message.meta.envelope_from.as_deref(), Some("shop@example.jp"));
+    assert_eq!(
+        message.meta.envelope_from.as_deref(),
+        Some("shop@example.jp")
+    );
     assert_eq!(message.meta.envelope_to, ["hoge.123@example.com"]);
     assert_eq!(message.meta.app_value("order_id"), Some("ORD-2026-0012345"));
 }
@@ -118,8 +121,8 @@ async fn unrecordable_mail_is_not_sent_unless_configured() {
     assert!(matches!(error, SendError::NotRecorded(RecordError::Closed)));
     assert!(stub.messages().await.is_empty(), "nothing was sent");
 
-    let sending = ArchivingTransport::new(archive, stub.clone())
-        .when_unrecorded(WhenUnrecorded::SendAnyway);
+    let sending =
+        ArchivingTransport::new(archive, stub.clone()).when_unrecorded(WhenUnrecorded::SendAnyway);
     let sent = sending
         .send_with(&order_mail("ORD-2"), order_meta("ORD-2"))
         .await
@@ -157,7 +160,10 @@ async fn while_sending_checks_the_journal_before_the_first_byte() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, SendError::NotRecorded(RecordError::JournalFull { .. })),
+        matches!(
+            error,
+            SendError::NotRecorded(RecordError::JournalFull { .. })
+        ),
         "{error:?}"
     );
     assert_eq!(stub.messages().await.len(), 1, "the big mail was not sent");

@@ -11,13 +11,10 @@ mod view;
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::Context;
 use archive_core::{Archive, ArchiveOptions};
-use archive_tantivy::TantivyIndex;
 use clap::Parser;
+use sentmail::EmbeddedArchive;
 
 use cli::{Cli, Command};
 
@@ -28,9 +25,6 @@ use cli::{Cli, Command};
 /// jemalloc, and jemalloc was faster).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-/// How long closing waits for pending messages to reach storage.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(600);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -93,25 +87,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     outcome
 }
 
-/// An open archive with the storage and index it was built from.
+/// An open archive with the storage it was built from.
 pub(crate) struct Opened {
-    pub(crate) archive: Archive,
+    pub(crate) archive: EmbeddedArchive,
     storage: storage::OpenedStorage,
-    index: Arc<TantivyIndex>,
 }
 
 impl Opened {
     /// Flushes pending messages into storage and the index, then closes
     /// both.
     pub(crate) async fn close(&self) -> anyhow::Result<()> {
-        self.archive
-            .close(CLOSE_TIMEOUT)
-            .await
-            .context("moving pending messages into storage and the index failed")?;
-        self.index
-            .close()
-            .await
-            .context("closing the search index failed")?;
+        self.archive.close().await?;
         self.storage.log_requests();
         Ok(())
     }
@@ -125,28 +111,8 @@ pub(crate) async fn open_archive(
     options: ArchiveOptions,
 ) -> anyhow::Result<Opened> {
     let storage = storage::open(storage_args, data).await?;
-    let index_dir = data.join("index");
-    let index = tokio::task::spawn_blocking(move || TantivyIndex::open(&index_dir))
-        .await
-        .context("the index open task failed")?
-        .with_context(|| {
-            format!(
-                "opening the search index in {} failed",
-                data.join("index").display()
-            )
-        })?;
-    let index = Arc::new(index);
-    let archive = Archive::builder(storage.storage.clone(), data.join("journal"))
-        .index(index.clone())
-        .options(options)
-        .open()
-        .await
-        .with_context(|| format!("opening the archive in {} failed", data.display()))?;
-    Ok(Opened {
-        archive,
-        storage,
-        index,
-    })
+    let archive = EmbeddedArchive::open_on(storage.storage.clone(), data, options).await?;
+    Ok(Opened { archive, storage })
 }
 
 async fn import(archive: &Archive, args: &cli::ImportArgs) -> anyhow::Result<ExitCode> {

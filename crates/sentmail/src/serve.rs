@@ -91,7 +91,7 @@ pub async fn run(
         ..ArchiveOptions::default()
     };
     let opened = crate::open_archive(storage_args, data, options).await?;
-    let server = match Server::bind(&config, opened.archive.clone()).await {
+    let server = match Server::bind(&config, opened.archive.archive().clone()).await {
         Ok(server) => server,
         Err(error) => {
             opened.close().await?;

@@ -1,6 +1,6 @@
 //! How messages are printed: JSON objects and text for people.
 
-use archive_core::{Attachment, EntryInfo, Mailbox, Message};
+use archive_core::{Attachment, EntryInfo, Mailbox, Message, SendStatus};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -61,6 +61,7 @@ pub fn message_json(message: &Message) -> Value {
         "meta": message.meta,
         "recorded_at": utc(&message.recorded_at),
         "size": message.size,
+        "send_statuses": message.send_statuses,
     })
 }
 
@@ -83,6 +84,23 @@ fn mailbox_text(mailbox: &Mailbox) -> String {
 
 fn mailboxes_text(list: &[Mailbox]) -> String {
     list.iter().map(mailbox_text).collect::<Vec<_>>().join(", ")
+}
+
+/// One send status on one line: time, outcome, code, queue id, reply or
+/// error.
+fn status_text(status: &SendStatus) -> String {
+    let outcome = format!("{:?}", status.outcome).to_lowercase();
+    let mut text = format!("{} {outcome}", utc(&status.at));
+    if let Some(code) = status.code {
+        text += &format!(" {code}");
+    }
+    if let Some(queue_id) = &status.queue_id {
+        text += &format!(" queue id {queue_id}");
+    }
+    if let Some(detail) = status.error.as_ref().or(status.response.as_ref()) {
+        text += &format!(": {}", detail.replace('\n', " / "));
+    }
+    text
 }
 
 /// The text of `sentmail show`: headers, flags, attachments, then the body.
@@ -116,6 +134,24 @@ pub fn message_text(message: &Message) -> String {
         .map(|flag| format!("{flag:?}"))
         .collect();
     line("Flags:", &flags.join(", "));
+    line(
+        "Source:",
+        &format!("{:?}", message.meta.source).to_lowercase(),
+    );
+    if let Some(from) = &message.meta.envelope_from {
+        line("Envelope-From:", from);
+    }
+    line("Envelope-To:", &message.meta.envelope_to.join(", "));
+    line(
+        "Idempotency-Key:",
+        message.meta.idempotency_key.as_deref().unwrap_or(""),
+    );
+    for (key, value) in &message.meta.app {
+        line(&format!("{key}:"), value);
+    }
+    for status in &message.send_statuses {
+        line("Sent:", &status_text(status));
+    }
 
     for (number, part) in message.attachments.iter().enumerate() {
         let role = if part.inline { "inline" } else { "attachment" };

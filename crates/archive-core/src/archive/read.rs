@@ -6,8 +6,8 @@ use bytes::Bytes;
 
 use super::{Archive, MAX_META_BYTES, ReadError, Shared};
 use crate::{
-    ArchiveId, EntryInfo, EntryRole, Message, RecordMeta, StorageError, decode_frame, frame_dictionary_id,
-    parse_message,
+    ArchiveId, EntryInfo, EntryRole, Message, RecordMeta, StorageError, decode_frame,
+    frame_dictionary_id, parse_message,
 };
 
 /// A message read back and checked against its id.
