@@ -23,14 +23,14 @@ pub async fn search(archive: &Archive, args: &SearchArgs) -> anyhow::Result<()> 
         for hit in &results.hits {
             writeln!(stdout, "{}", hit_json(hit))?;
         }
-        eprintln!("{} messages match", results.total);
+        eprintln!("{}", match_count(results.total));
         return Ok(());
     }
 
     writeln!(
         stdout,
-        "{} messages match (showing {} from offset {})",
-        results.total,
+        "{} (showing {} from offset {})",
+        match_count(results.total),
         results.hits.len(),
         args.offset
     )?;
@@ -98,4 +98,12 @@ pub async fn reindex(archive: &Archive) -> anyhow::Result<()> {
     bar.finish_and_clear();
     println!("Indexed {indexed} messages.");
     Ok(())
+}
+
+/// "1 message matches" or "N messages match".
+fn match_count(total: u64) -> String {
+    match total {
+        1 => "1 message matches".to_owned(),
+        _ => format!("{total} messages match"),
+    }
 }

@@ -1,6 +1,6 @@
 //! How messages are printed: JSON objects and text for people.
 
-use archive_core::{Attachment, EntryInfo, Mailbox, Message, SendStatus};
+use archive_core::{Attachment, EntryInfo, Mailbox, Message, RecordMeta, SendStatus};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -86,6 +86,34 @@ fn mailboxes_text(list: &[Mailbox]) -> String {
     list.iter().map(mailbox_text).collect::<Vec<_>>().join(", ")
 }
 
+/// The recorded metadata, one `key  value` line each under a heading.
+fn meta_text(meta: &RecordMeta) -> String {
+    let mut rows = vec![("source", format!("{:?}", meta.source).to_lowercase())];
+    if let Some(from) = &meta.envelope_from {
+        rows.push(("envelope_from", from.clone()));
+    }
+    if !meta.envelope_to.is_empty() {
+        rows.push(("envelope_to", meta.envelope_to.join(", ")));
+    }
+    if let Some(key) = &meta.idempotency_key {
+        rows.push(("idempotency_key", key.clone()));
+    }
+    if let Some(origin) = &meta.origin {
+        rows.push(("origin", origin.clone()));
+    }
+    rows.extend(
+        meta.app
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.clone())),
+    );
+    let width = rows.iter().map(|(key, _)| key.len()).max().unwrap_or(0);
+    let mut out = String::from("Metadata:\n");
+    for (key, value) in rows {
+        out += &format!("  {key:<width$}  {value}\n");
+    }
+    out
+}
+
 /// One send status on one line: time, outcome, code, queue id, reply or
 /// error.
 fn status_text(status: &SendStatus) -> String {
@@ -134,23 +162,12 @@ pub fn message_text(message: &Message) -> String {
         .map(|flag| format!("{flag:?}"))
         .collect();
     line("Flags:", &flags.join(", "));
-    line(
-        "Source:",
-        &format!("{:?}", message.meta.source).to_lowercase(),
-    );
-    if let Some(from) = &message.meta.envelope_from {
-        line("Envelope-From:", from);
-    }
-    line("Envelope-To:", &message.meta.envelope_to.join(", "));
-    line(
-        "Idempotency-Key:",
-        message.meta.idempotency_key.as_deref().unwrap_or(""),
-    );
-    for (key, value) in &message.meta.app {
-        line(&format!("{key}:"), value);
-    }
-    for status in &message.send_statuses {
-        line("Sent:", &status_text(status));
+    out += &meta_text(&message.meta);
+    if !message.send_statuses.is_empty() {
+        out += "Send statuses:\n";
+        for status in &message.send_statuses {
+            out += &format!("  {}\n", status_text(status));
+        }
     }
 
     for (number, part) in message.attachments.iter().enumerate() {

@@ -294,7 +294,7 @@ fn search_finds_partial_addresses_and_japanese() {
     for key in ["message_id", "date", "from", "subject", "kind"] {
         assert!(lines[0].get(key).is_some(), "hit has {key}");
     }
-    assert!(String::from_utf8_lossy(&json.stderr).contains("1 messages match"));
+    assert!(String::from_utf8_lossy(&json.stderr).contains("1 message matches"));
 
     let bad = sentmail(data.path(), &["search", "\"unclosed"]);
     assert!(!bad.status.success());
