@@ -37,7 +37,7 @@ const FAMILY_NAMES: [&str; 8] = [
     "山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "中村",
 ];
 
-/// An order, as the shop's database holds it.
+/// An order, as stored in the shop's database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
     /// The order number, such as `ORD-2026-0000042`.
@@ -89,7 +89,7 @@ impl Order {
             ))
     }
 
-    /// The metadata recorded with the confirmation. The idempotency key
+    /// Builds the metadata recorded with the confirmation. The idempotency key
     /// makes a retried send archive the mail once.
     pub fn meta(&self) -> RecordMeta {
         RecordMeta::new(Source::App)

@@ -1,9 +1,9 @@
-//! What happened when a recorded message was handed to a relay.
+//! The outcome of handing a recorded message to a relay.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// How a send attempt ended.
+/// The outcome of a send attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SendOutcome {
@@ -11,19 +11,19 @@ pub enum SendOutcome {
     Accepted,
     /// The relay refused the message for good (a 5xx reply).
     Rejected,
-    /// The attempt failed without a final answer: a 4xx reply, a lost
+    /// The attempt failed without a final reply: a 4xx reply, a lost
     /// connection, a timeout. The sender may retry.
     Failed,
 }
 
-/// The relay's answer to one send attempt, stored beside the message.
+/// The relay's reply to one send attempt, stored beside the message.
 ///
 /// A message can have several: a failed attempt and then an accepted retry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendStatus {
-    /// How the attempt ended.
+    /// The outcome of the attempt.
     pub outcome: SendOutcome,
-    /// When the answer came, or the attempt failed.
+    /// When the reply came, or the attempt failed.
     pub at: DateTime<Utc>,
     /// The SMTP reply code, when the relay answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,7 +54,7 @@ impl SendStatus {
 
     /// Creates the status of a relay reply: accepted for 2xx, rejected for
     /// 5xx, failed otherwise. The queue id is taken from the text when it
-    /// holds one (see [`queue_id_of`]).
+    /// contains one (see [`queue_id_of`]).
     pub fn from_reply(code: u16, response: impl Into<String>) -> SendStatus {
         let outcome = match code {
             200..=299 => SendOutcome::Accepted,

@@ -72,7 +72,7 @@ async fn records_before_sending_and_keeps_the_answer() {
 }
 
 #[tokio::test]
-async fn a_retried_send_is_recorded_once_with_both_answers() {
+async fn retried_send_recorded_once_with_both_statuses() {
     let dir = tempfile::tempdir().unwrap();
     let archive = archive(dir.path()).await;
     let down = ArchivingTransport::new(archive.clone(), AsyncStubTransport::new_error());

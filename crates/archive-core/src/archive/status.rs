@@ -1,4 +1,4 @@
-//! Send statuses: the relay's answers, stored as small entries beside the
+//! Send statuses: the relays' replies, stored as small entries beside the
 //! message they describe.
 //!
 //! A status entry is a JSON record with role [`EntryRole::SendStatus`], in
@@ -60,7 +60,7 @@ impl Statuses {
 }
 
 impl Archive {
-    /// Records the relay's answer to sending message `message`, and returns
+    /// Records the relay's reply to sending message `message`, and returns
     /// once it is durable. Each call adds one status; a message sent twice,
     /// after a failure, has two.
     ///

@@ -1,7 +1,7 @@
 //! Recording mail sent through lettre (feature `lettre`).
 //!
 //! [`ArchivingTransport`] wraps any lettre [`AsyncTransport`]: each message
-//! is recorded in the archive, sent, and the relay's answer stored as the
+//! is recorded in the archive, sent, and the relay's reply stored as the
 //! message's send status. By default a message is durable before its first
 //! byte goes to the relay, and a message that cannot be recorded is not
 //! sent.
@@ -31,9 +31,9 @@
 //! # }
 //! ```
 
-mod answer;
+mod to_status;
 
-pub use answer::RelayAnswer;
+pub use to_status::ToSendStatus;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -50,7 +50,7 @@ pub enum RecordTiming {
     /// fsync.
     #[default]
     BeforeSend,
-    /// Record and send at the same time, and answer once both are done,
+    /// Record and send at the same time, and return once both are done,
     /// so the fsync hides behind the relay's round trips. The input and
     /// the journal's room are checked before sending, but a write error
     /// after that leaves a sent message unrecorded:
@@ -58,7 +58,7 @@ pub enum RecordTiming {
     WhileSending,
 }
 
-/// What [`ArchivingTransport`] does when recording a message fails.
+/// The action [`ArchivingTransport`] takes when recording a message fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WhenUnrecorded {
     /// Do not send it, and return [`SendError::NotRecorded`].
@@ -72,7 +72,7 @@ pub enum WhenUnrecorded {
 /// A message recorded and accepted by the relay.
 #[derive(Debug)]
 pub struct Sent<R> {
-    /// The relay's answer.
+    /// The relay's reply.
     pub response: R,
     /// The archive receipt; `None` only when recording failed and
     /// [`WhenUnrecorded::SendAnyway`] sent the message regardless.
@@ -83,7 +83,7 @@ pub struct Sent<R> {
 #[derive(Debug, thiserror::Error)]
 pub enum SendError<E> {
     /// Recording failed, so the message was not sent. Retry when
-    /// [`RecordError::is_retryable`] says so.
+    /// [`RecordError::is_retryable`] returns true.
     #[error("the message was not sent because recording it failed: {0}")]
     NotRecorded(#[source] RecordError),
     /// The relay refused the message or could not be reached. The message
@@ -161,8 +161,8 @@ impl<T> ArchivingTransport<T> {
 impl<T> ArchivingTransport<T>
 where
     T: AsyncTransport + Send + Sync,
-    T::Ok: RelayAnswer + Send,
-    T::Error: RelayAnswer + Send,
+    T::Ok: ToSendStatus + Send,
+    T::Error: ToSendStatus + Send,
 {
     /// Records and sends `message` with `meta`. The envelope fills
     /// `meta.envelope_from` and `meta.envelope_to` when they are empty.
@@ -190,7 +190,7 @@ where
                 let recorded = match self.archive.record(bytes, meta).await {
                     Ok(receipt) => Some(receipt),
                     Err(error) => {
-                        self.refuse_or_log(error)?;
+                        self.reject_or_log(error)?;
                         None
                     }
                 };
@@ -198,7 +198,7 @@ where
             }
             RecordTiming::WhileSending => {
                 if let Err(error) = self.archive.precheck(&bytes, &meta) {
-                    self.refuse_or_log(error)?;
+                    self.reject_or_log(error)?;
                 }
                 let (recorded, sent) = tokio::join!(
                     self.archive.record(bytes, meta),
@@ -207,7 +207,7 @@ where
                 match recorded {
                     Ok(receipt) => (Some(receipt), sent),
                     Err(error) if sent.is_err() => {
-                        self.refuse_or_log(error)?;
+                        self.reject_or_log(error)?;
                         (None, sent)
                     }
                     Err(error) if self.unrecorded == WhenUnrecorded::Refuse => {
@@ -243,7 +243,7 @@ where
 
     /// Returns the error when unrecorded mail must not be sent; logs it
     /// otherwise.
-    fn refuse_or_log(&self, error: RecordError) -> Result<(), SendError<T::Error>> {
+    fn reject_or_log(&self, error: RecordError) -> Result<(), SendError<T::Error>> {
         match self.unrecorded {
             WhenUnrecorded::Refuse => Err(SendError::NotRecorded(error)),
             WhenUnrecorded::SendAnyway => {
@@ -262,8 +262,8 @@ fn log_unrecorded(error: &RecordError) {
 impl<T> AsyncTransport for ArchivingTransport<T>
 where
     T: AsyncTransport + Send + Sync,
-    T::Ok: RelayAnswer + Send,
-    T::Error: RelayAnswer + Send,
+    T::Ok: ToSendStatus + Send,
+    T::Error: ToSendStatus + Send,
 {
     type Ok = Sent<T::Ok>;
     type Error = SendError<T::Error>;
