@@ -306,7 +306,7 @@ mod tests {
         };
         let mut buf = Vec::new();
         info.encode(&mut buf);
-        let decoded = EntryInfo::decode(&mut Reader::new(&buf), ENTRY_INFO_VERSION).unwrap();
+        let decoded = EntryInfo::decode(&mut Reader::new(&buf), 2).unwrap();
         assert_eq!(decoded, info);
 
         // Version 1 ends before role and source.
