@@ -37,8 +37,9 @@ pub mod testing;
 mod codec;
 
 pub use archive::{
-    Archive, ArchiveBuilder, ArchiveOptions, ArchiveStats, FlushError, OpenError, ReadError,
-    RecordError, SearchError, SearchHit, SearchResults, VerifyReport,
+    Archive, ArchiveBuilder, ArchiveOptions, ArchiveStats, Expectation, Expected, FlushError,
+    OpenError, ReadError, ReconcileReport, RecordError, SearchError, SearchHit, SearchResults,
+    VerifyReport, Window, WindowReport,
 };
 pub use dictionary::{Dictionary, DictionaryError, frame_dictionary_id};
 pub use entry::{EntryInfo, EntryRole, FrameError, PackEntry, decode_frame, encode_frame};

@@ -43,6 +43,10 @@ pub enum Command {
     Reindex,
     /// Re-read every stored message and check it against its SHA-256 id.
     Verify,
+    /// Check that the archive contains every mail the application sent, by
+    /// count per time window or by idempotency key, and list what is
+    /// missing.
+    Reconcile(ReconcileArgs),
     /// Receive BCC or journal copies over SMTP and record every message.
     Serve(crate::serve::ServeArgs),
 }
@@ -84,6 +88,49 @@ Query syntax:
   subject: body: attachment: order: customer: meta.KEY: message-id: kind: has:attachment
   after:2026-12-01 before:2026-12-05T12:00 date:2026-12   dates in JST unless an offset
                                                           such as Z or +09:00 is given";
+
+/// Arguments of `sentmail reconcile`.
+#[derive(Debug, Args)]
+#[command(after_help = RECONCILE_HELP)]
+pub struct ReconcileArgs {
+    /// File of what the application sent: JSON Lines windows or a list of
+    /// idempotency keys (see below). '-' reads standard input.
+    #[arg(required_unless_present = "count", conflicts_with = "count")]
+    pub file: Option<PathBuf>,
+
+    /// Number of mails the application sent in the window that --after
+    /// and --before set, checked instead of a file.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Start of the window (inclusive): RFC 3339, or a date such as
+    /// 2026-12-01 for 00:00 JST. Unset: no start.
+    #[arg(long, value_name = "TIME", requires = "count")]
+    pub after: Option<String>,
+
+    /// End of the window (exclusive), in the same formats as --after.
+    /// Unset: no end.
+    #[arg(long, value_name = "TIME", requires = "count")]
+    pub before: Option<String>,
+
+    /// Print one JSON object per window.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const RECONCILE_HELP: &str = "\
+File format: one window per line (JSON Lines), \"after\" and \"before\" optional
+  {\"after\": \"2026-12-01\", \"before\": \"2026-12-02\", \"count\": 1200}
+  {\"after\": \"2026-12-01T00:00:00+09:00\", \"keys\": [\"order-1\", \"order-2\"]}
+A file whose lines do not start with '{' is a list of keys, one per line. Blank lines
+and lines starting with '#' are skipped in both formats.
+
+A count is compared with the mail the archive recorded in the window [after, before)
+from the application or over SMTP. Imported mail does not count. A key counts as
+archived whenever its mail was recorded, so the window does not apply to keys.
+Times without an offset are read in JST.
+
+Exit status: 0 when nothing is missing, 1 when mail is missing, 2 on errors.";
 
 /// Arguments of `sentmail import`.
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod import;
 mod progress;
+mod reconcile;
 mod search;
 mod serve;
 mod storage;
@@ -48,11 +49,16 @@ fn main() -> ExitCode {
         .max_blocking_threads(8)
         .build()
         .expect("Tokio runtime starts");
+    // `reconcile` exits 1 when mail is missing, so its errors exit 2.
+    let error_status = match cli.command {
+        Command::Reconcile(_) => ExitCode::from(2),
+        _ => ExitCode::FAILURE,
+    };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            error_status
         }
     }
 }
@@ -81,6 +87,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .map(|()| ExitCode::SUCCESS),
         Command::Reindex => search::reindex(archive).await.map(|()| ExitCode::SUCCESS),
         Command::Verify => commands::verify(archive).await.map(|()| ExitCode::SUCCESS),
+        Command::Reconcile(args) => reconcile::run(archive, args).await,
         Command::Serve(_) => unreachable!("serve returned above"),
     };
     opened.close().await?;

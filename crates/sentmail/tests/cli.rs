@@ -1,4 +1,4 @@
-//! The `sentmail` binary end to end: import, show, list and verify.
+//! The `sentmail` binary end to end: import, show, list, verify and reconcile.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -322,4 +322,200 @@ fn reindex_rebuilds_a_removed_index() {
     assert!(String::from_utf8_lossy(&rebuilt.stdout).contains("Indexed"));
     let found = sentmail(data.path(), &["search", "--count", "商品を発送"]);
     assert_eq!(String::from_utf8_lossy(&found.stdout).trim(), "1");
+}
+
+/// Records one message per key through the library, as the shop's
+/// application does, into the archive in `data`, and closes it.
+fn record_with_keys(data: &Path, keys: &[&str]) {
+    use archive_core::{Archive, RecordMeta, Source};
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let storage = archive_fs::FsStorage::open(data).await.unwrap();
+        let archive = Archive::builder(std::sync::Arc::new(storage), data.join("journal"))
+            .open()
+            .await
+            .unwrap();
+        for key in keys {
+            let raw = format!(
+                "From: shop@example.jp\r\nTo: customer@example.com\r\n\
+                 Subject: {key}\r\nMessage-ID: <{key}@shop.example.jp>\r\n\r\nThank you.\r\n"
+            );
+            let meta = RecordMeta::new(Source::App).with_idempotency_key(*key);
+            archive.record(raw.into_bytes(), meta).await.unwrap();
+        }
+        archive
+            .close(std::time::Duration::from_secs(60))
+            .await
+            .unwrap();
+    });
+}
+
+/// Runs sentmail with `input` on standard input.
+fn sentmail_with_input(data: &Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sentmail"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run sentmail");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout_text(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn reconcile_lists_missing_keys() {
+    let data = tempfile::tempdir().unwrap();
+    record_with_keys(data.path(), &["order-1", "order-2", "order-4"]);
+    let inputs = tempfile::tempdir().unwrap();
+    let keys = inputs.path().join("keys.txt");
+    std::fs::write(
+        &keys,
+        "# sent 2026-12-01\norder-1\norder-2\norder-3\n\norder-4\norder-3\n",
+    )
+    .unwrap();
+
+    let output = sentmail(data.path(), &["reconcile", keys.to_str().unwrap()]);
+    assert_eq!(
+        stdout_text(&output),
+        "all time: expected 4, archived 3, missing 1\n  order-3\n"
+    );
+    assert_eq!(output.status.code(), Some(1), "exit status 1 when missing");
+
+    std::fs::write(&keys, "order-4\norder-1\n").unwrap();
+    let output = sentmail(data.path(), &["reconcile", keys.to_str().unwrap()]);
+    assert_eq!(
+        stdout_text(&output),
+        "all time: expected 2, archived 2, missing 0\n"
+    );
+    assert_eq!(output.status.code(), Some(0), "exit status 0 when complete");
+}
+
+const WINDOWS: &str = r#"{"after": "2026-12-01", "before": "2026-12-02", "keys": ["order-1", "order-3"]}
+{"count": 3}
+{"after": "2000-01-01", "count": 5}
+"#;
+
+#[test]
+fn reconcile_reads_windows_from_stdin() {
+    let data = tempfile::tempdir().unwrap();
+    record_with_keys(data.path(), &["order-1", "order-2", "order-4"]);
+    let case = testdata("cases/01-multibyte-split-across-encoding-chunks/input.eml");
+    let (imported, _) = import_json(data.path(), &[&case], &[]);
+    assert!(imported.status.success(), "imported mail does not count");
+
+    let output = sentmail_with_input(data.path(), &["reconcile", "-"], WINDOWS);
+    assert_eq!(
+        stdout_text(&output),
+        "2026-12-01T00:00:00+09:00 .. 2026-12-02T00:00:00+09:00: expected 2, archived 1, missing 1\n\
+         \x20 order-3\n\
+         all time: expected 3, archived 3, missing 0\n\
+         2000-01-01T00:00:00+09:00 .. (no end): expected 5, archived 3, missing 2\n"
+    );
+    assert_eq!(output.status.code(), Some(1));
+
+    let output = sentmail_with_input(data.path(), &["reconcile", "--json", "-"], WINDOWS);
+    let lines: Vec<Value> = stdout_text(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            serde_json::json!({
+                "after": "2026-11-30T15:00:00Z", "before": "2026-12-01T15:00:00Z",
+                "expected": 2, "archived": 1, "missing": 1, "extra": 0,
+                "missing_keys": ["order-3"],
+            }),
+            serde_json::json!({
+                "after": null, "before": null,
+                "expected": 3, "archived": 3, "missing": 0, "extra": 0,
+                "missing_keys": null,
+            }),
+            serde_json::json!({
+                "after": "1999-12-31T15:00:00Z", "before": null,
+                "expected": 5, "archived": 3, "missing": 2, "extra": 0,
+                "missing_keys": null,
+            }),
+        ]
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn reconcile_count_options() {
+    let data = tempfile::tempdir().unwrap();
+    record_with_keys(data.path(), &["order-1", "order-2"]);
+
+    let output = sentmail(
+        data.path(),
+        &[
+            "reconcile",
+            "--count",
+            "1",
+            "--after",
+            "2000-01-01T00:00:00Z",
+        ],
+    );
+    assert_eq!(
+        stdout_text(&output),
+        "2000-01-01T09:00:00+09:00 .. (no end): expected 1, archived 2, missing 0, extra 1\n",
+        "text output shows times in JST"
+    );
+    assert_eq!(output.status.code(), Some(0), "extra mail is not missing");
+
+    let output = sentmail(
+        data.path(),
+        &["reconcile", "--count", "4", "--before", "2000-01-01"],
+    );
+    assert_eq!(
+        stdout_text(&output),
+        "(no start) .. 2000-01-01T00:00:00+09:00: expected 4, archived 0, missing 4\n"
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn reconcile_bad_input_exits_2() {
+    let data = tempfile::tempdir().unwrap();
+    let inputs = tempfile::tempdir().unwrap();
+    let file = inputs.path().join("windows.jsonl");
+    std::fs::write(
+        &file,
+        "{\"count\": 1}\n{\"after\": \"yesterday\", \"count\": 2}\n",
+    )
+    .unwrap();
+
+    let output = sentmail(data.path(), &["reconcile", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("windows.jsonl line 2: invalid \"after\" value \"yesterday\""),
+        "{stderr}"
+    );
+    assert_eq!(stdout_text(&output), "", "nothing is reported");
+
+    let missing = inputs.path().join("missing.txt");
+    let output = sentmail(data.path(), &["reconcile", missing.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("missing.txt failed"), "{stderr}");
+
+    let output = sentmail(data.path(), &["reconcile", "--after", "2026-12-01"]);
+    assert_eq!(output.status.code(), Some(2), "usage error from clap");
 }

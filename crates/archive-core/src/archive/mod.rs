@@ -21,6 +21,7 @@ mod open;
 mod options;
 mod pending;
 mod read;
+mod reconcile;
 mod record;
 mod release;
 mod search;
@@ -30,6 +31,7 @@ pub use error::{FlushError, OpenError, ReadError, RecordError, SearchError};
 pub use open::ArchiveBuilder;
 pub use options::{ArchiveOptions, DEFAULT_MAX_MESSAGE_BYTES, MAX_META_BYTES};
 pub use read::{Damage as VerifyDamage, VerifyReport};
+pub use reconcile::{Expectation, Expected, ReconcileReport, Window, WindowReport};
 pub use search::{SearchHit, SearchResults};
 
 use std::path::Path;

@@ -92,6 +92,16 @@ impl KeyRegistry {
             .or_insert(KeyState::Known(id));
     }
 
+    /// Returns the id of the message recorded with `key`, or `None` when no
+    /// message has it yet. A key whose `record` call is still in progress is
+    /// not archived yet, so it returns `None`.
+    pub(crate) fn known(&self, key: &str) -> Option<ArchiveId> {
+        match self.map.lock().expect("key registry lock").get(key) {
+            Some(KeyState::Known(id)) => Some(*id),
+            Some(KeyState::InFlight(_)) | None => None,
+        }
+    }
+
     /// Claims `key` for one `record` call, waiting while another call that
     /// owns it finishes.
     pub(crate) async fn claim<'a>(&'a self, key: &str) -> Claim<'a> {
@@ -178,6 +188,22 @@ mod tests {
         tokio::task::yield_now().await;
         guard.complete(id);
         assert_eq!(waiter.await.unwrap(), id);
+    }
+
+    #[tokio::test]
+    async fn known_skips_keys_in_flight() {
+        let registry = KeyRegistry::default();
+        let id = ArchiveId::of(b"stored");
+        registry.insert_known("order-1".into(), id);
+        assert_eq!(registry.known("order-1"), Some(id));
+        assert_eq!(registry.known("order-2"), None);
+
+        let Claim::Claimed(guard) = registry.claim("order-2").await else {
+            panic!("a new key is claimed");
+        };
+        assert_eq!(registry.known("order-2"), None, "in flight");
+        guard.complete(id);
+        assert_eq!(registry.known("order-2"), Some(id));
     }
 
     #[tokio::test]

@@ -21,6 +21,6 @@ pub use normalize::{
     MIN_PHONE_DIGITS, Normalized, identifier_runs, is_identifier_char, is_identifier_term,
     normalize, numeric_runs, phone_digits, strip_subaddress,
 };
-pub use parser::{MAX_QUERY_CHARS, MAX_QUERY_TERMS, QueryError, parse_query};
+pub use parser::{MAX_QUERY_CHARS, MAX_QUERY_TERMS, QueryError, parse_date_span, parse_query};
 pub use query::{Query, TextField, TextTerm};
 pub use snippet::{Snippet, snippet};

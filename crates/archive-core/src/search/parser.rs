@@ -348,8 +348,11 @@ fn date_query(
 }
 
 /// Reads a date, month or time and returns the span it names: the start
-/// and the end (exclusive).
-fn parse_date_span(value: &str, zone: FixedOffset) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+/// and the end (exclusive). It accepts RFC 3339, `YYYY-MM-DD`, `YYYY-MM`
+/// and `YYYY-MM-DDTHH:MM[:SS]` with an optional `Z` or offset such as
+/// `+09:00`, and `/` in place of `-`. Text without an offset is read in
+/// `zone`. Returns `None` for anything else.
+pub fn parse_date_span(value: &str, zone: FixedOffset) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     let value = value.replace('/', "-");
     if let Ok(with_offset) = DateTime::parse_from_rfc3339(&value) {
         let start = with_offset.to_utc();
