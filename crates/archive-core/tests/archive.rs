@@ -4,11 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use archive_core::journal::JournalError;
 use archive_core::testing::FlakyStorage;
 use archive_core::{
-    Archive, ArchiveId, MemoryStorage, OpenError, ReadError, RecordError, RecordMeta, RecordStatus,
-    Source, Storage,
+    Archive, ArchiveId, MemoryStorage, ReadError, RecordError, RecordMeta, RecordStatus, Source,
+    Storage,
 };
 
 const FLUSH: Duration = Duration::from_secs(10);
@@ -278,19 +277,8 @@ async fn unflushed_records_survive_reopen_once() {
         // Dropped without close: the last 30 are only in the journal.
     }
 
-    // The background task releases the journal lock shortly after the
-    // drop; wait for it, within a bound.
-    let mut attempts = 0;
-    let archive = loop {
-        match Archive::builder(storage.clone(), dir.path()).open().await {
-            Ok(archive) => break archive,
-            Err(OpenError::Journal(JournalError::Locked { .. })) if attempts < 500 => {
-                attempts += 1;
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            Err(error) => panic!("reopen failed: {error}"),
-        }
-    };
+    let archive =
+        archive_core::testing::reopen(|| Archive::builder(storage.clone(), dir.path())).await;
     for id in &ids {
         assert!(
             archive.get_raw(id).await.is_ok(),

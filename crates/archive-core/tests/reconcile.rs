@@ -4,11 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use archive_core::journal::JournalError;
 use archive_core::testing::storage::{entry_for, partition};
 use archive_core::{
-    Archive, EntryRole, Expectation, Expected, MemoryStorage, OpenError, PackEntry, RecordMeta,
-    Source, Storage, Window, WindowReport,
+    Archive, EntryRole, Expectation, Expected, MemoryStorage, PackEntry, RecordMeta, Source,
+    Storage, Window, WindowReport,
 };
 use chrono::{DateTime, Utc};
 
@@ -255,19 +254,8 @@ async fn keys_found_after_journal_replay() {
         // Dropped without close: both messages are only in the journal.
     }
 
-    // The background task releases the journal lock shortly after the
-    // drop; wait for it, within a bound.
-    let mut attempts = 0;
-    let archive = loop {
-        match Archive::builder(storage.clone(), dir.path()).open().await {
-            Ok(archive) => break archive,
-            Err(OpenError::Journal(JournalError::Locked { .. })) if attempts < 500 => {
-                attempts += 1;
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            Err(error) => panic!("reopen failed: {error}"),
-        }
-    };
+    let archive =
+        archive_core::testing::reopen(|| Archive::builder(storage.clone(), dir.path())).await;
     let window = reconcile_one(&archive, keys(&["k1", "k2", "k3"])).await;
     assert_eq!(missing_keys(&window), ["k3"]);
     assert_eq!(window.archived, 2);

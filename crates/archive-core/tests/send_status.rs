@@ -4,11 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use archive_core::journal::JournalError;
 use archive_core::search::{Index, MemoryIndex};
 use archive_core::{
-    Archive, ArchiveId, EntryRole, MemoryStorage, OpenError, RecordError, RecordMeta, SendOutcome,
-    SendStatus, Source, Storage,
+    Archive, ArchiveId, EntryRole, MemoryStorage, RecordError, RecordMeta, SendOutcome, SendStatus,
+    Source, Storage,
 };
 use chrono::{TimeZone, Utc};
 
@@ -118,20 +117,10 @@ async fn statuses_in_the_journal_replay_without_the_index() {
         // Dropped without close: both entries stay in the journal.
         id
     };
-    // The background tasks release the journal lock shortly after the
-    // drop; wait for it, within a bound.
-    let mut attempts = 0;
-    let archive = loop {
-        let builder = Archive::builder(storage.clone(), dir.path()).index(index.clone());
-        match builder.open().await {
-            Ok(archive) => break archive,
-            Err(OpenError::Journal(JournalError::Locked { .. })) if attempts < 500 => {
-                attempts += 1;
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            Err(error) => panic!("reopen failed: {error}"),
-        }
-    };
+    let archive = archive_core::testing::reopen(|| {
+        Archive::builder(storage.clone(), dir.path()).index(index.clone())
+    })
+    .await;
     let statuses = archive.open(&id).await.unwrap().send_statuses;
     assert_eq!(statuses.len(), 1);
     assert_eq!(statuses[0].outcome, SendOutcome::Failed);

@@ -12,8 +12,10 @@
 
 pub mod flaky;
 pub mod index;
+pub mod reopen;
 pub mod storage;
 
 pub use flaky::{FlakyIndex, FlakyStorage};
 pub use index::{IndexFixture, MemoryIndexFixture};
+pub use reopen::reopen;
 pub use storage::{Capabilities, MemoryFixture, StorageFixture};
