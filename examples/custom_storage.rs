@@ -37,19 +37,22 @@ async fn main() -> anyhow::Result<()> {
         .await?;
 
     let mut ids = Vec::new();
+    let mut stored = 0;
     for n in 1..=3 {
         let raw = format!(
             "From: shop@example.jp\r\nTo: hoge.{n}@example.com\r\n\
              Subject: shipping notice {n}\r\n\r\nTracking number 1234-5678-{n:04}\r\n"
         );
         let meta = RecordMeta::new(Source::App).with_kind("shipping_notice");
-        ids.push(archive.record(raw, meta).await?.id);
+        let receipt = archive.record(raw, meta).await?;
+        stored += usize::from(!receipt.is_duplicate());
+        ids.push(receipt.id);
     }
     archive.close(Duration::from_secs(60)).await?;
 
     let message = archive.open(&ids[0]).await?;
     println!(
-        "stored {} messages in both directories; the first reads back as {:?}",
+        "recorded {} messages, {stored} of them new, in both directories; the first reads back as {:?}",
         ids.len(),
         message.subject.unwrap_or_default()
     );

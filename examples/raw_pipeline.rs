@@ -46,6 +46,9 @@ fn deliver(archive: &Archive, path: &PathBuf, kind: &str) -> anyhow::Result<()> 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.files.is_empty() {
+        anyhow::bail!("no files given: name the rendered mails to record, for example mail1.eml");
+    }
     let archive = EmbeddedArchive::open(&args.data).await?;
 
     let pipeline = {

@@ -42,7 +42,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
 
     let archive = EmbeddedArchive::open(&args.data).await?;
-    let shop = Shop::new(archive.archive().clone(), relay(args.relay));
+    let shop = Shop::new(&archive, relay(args.relay));
     let retry = Retry {
         attempts: 5,
         delay: Duration::from_millis(500),

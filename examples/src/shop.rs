@@ -78,7 +78,7 @@ impl Order {
                     .expect("valid shop address"),
             )
             .to(to)
-            .message_id(None)
+            .message_id(Some(self.message_id()))
             .subject(format!(
                 "【サンプル商店】ご注文ありがとうございます（{}）",
                 self.id
@@ -87,6 +87,15 @@ impl Order {
                 "{}様\n\nご注文ありがとうございます。\n注文番号: {}\nお支払い金額: {}円（税込）\n",
                 self.name, self.id, self.total_yen
             ))
+    }
+
+    /// Makes a Message-ID in the shop's domain, unique per rendering, so
+    /// support staff can look the mail up by the ID a customer forwards.
+    fn message_id(&self) -> String {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos());
+        format!("<{}.{nanos}@shop.example.jp>", self.id)
     }
 
     /// Builds the metadata recorded with the confirmation. The idempotency key
@@ -128,22 +137,27 @@ pub struct Shop {
 
 impl Shop {
     /// Sends through `relay` and records into `archive`.
-    pub fn new(archive: Archive, relay: Relay) -> Shop {
+    pub fn new(archive: impl Into<Archive>, relay: Relay) -> Shop {
         Shop {
             mailer: ArchivingTransport::new(archive, relay),
         }
     }
 
-    /// Records and sends the confirmation of `order` once.
+    /// Records and sends the confirmation of `order` once. A confirmation
+    /// that a relay accepted before counts as sent: its receipt comes back
+    /// with status `DuplicateKey` and nothing goes out again.
     pub async fn confirm(&self, order: &Order) -> Result<Receipt, ShopError> {
         let mail = order.confirmation().map_err(|source| ShopError::Mail {
             order: order.id.clone(),
             source,
         })?;
-        let sent = self.mailer.send_with(&mail, order.meta()).await?;
-        Ok(sent
-            .receipt
-            .expect("the mailer refuses to send unrecorded mail"))
+        match self.mailer.send_with(&mail, order.meta()).await {
+            Ok(sent) => Ok(sent
+                .receipt
+                .expect("the mailer rejects unrecorded mail by default")),
+            Err(SendError::AlreadySent { receipt }) => Ok(receipt),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Sends the confirmation of `order`, retrying while the relay fails

@@ -121,7 +121,7 @@ async fn every_order_is_archived_once_and_found_by_its_id() {
     let _sink = Sink::start(addr, dump.path());
 
     let archive = EmbeddedArchive::open(data.path()).await.unwrap();
-    let shop = Shop::new(archive.archive().clone(), relay(addr));
+    let shop = Shop::new(&archive, relay(addr));
     let mut receipts = Vec::new();
     for n in 1..=ORDERS {
         let order = Order::sample(n);
@@ -148,7 +148,7 @@ async fn relay_down_then_retries_archive_each_order_once() {
     let addr = free_addr();
 
     let archive = EmbeddedArchive::open(data.path()).await.unwrap();
-    let shop = Shop::new(archive.archive().clone(), relay(addr));
+    let shop = Shop::new(&archive, relay(addr));
     let retry = Retry {
         attempts: 8,
         delay: Duration::from_millis(200),

@@ -97,6 +97,14 @@ async fn retried_send_recorded_once_with_both_statuses() {
     let retry = retry.receipt.unwrap();
     assert_eq!(retry.status, RecordStatus::DuplicateKey);
     assert_eq!(retry.id, first.id);
+    let delivered = up.inner().messages().await;
+    let archived = archive.get_raw(&first.id).await.unwrap();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(
+        delivered[0].1.as_bytes(),
+        &archived[..],
+        "the retry delivers the archived bytes, not its new rendering"
+    );
 
     archive.flush(FLUSH).await.unwrap();
     assert_eq!(archive.entries().await.unwrap().len(), 1);
@@ -107,7 +115,7 @@ async fn retried_send_recorded_once_with_both_statuses() {
 }
 
 #[tokio::test]
-async fn unrecordable_mail_is_not_sent_unless_configured() {
+async fn unrecordable_mail_not_sent_unless_configured() {
     let dir = tempfile::tempdir().unwrap();
     let archive = archive(dir.path()).await;
     archive.close(FLUSH).await.unwrap();
@@ -167,4 +175,59 @@ async fn while_sending_checks_the_journal_before_the_first_byte() {
         "{error:?}"
     );
     assert_eq!(stub.messages().await.len(), 1, "the big mail was not sent");
+}
+
+#[tokio::test]
+async fn accepted_message_is_not_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive(dir.path()).await;
+    let stub = AsyncStubTransport::new_ok();
+    let mailer = ArchivingTransport::new(archive.clone(), stub.clone());
+
+    mailer
+        .send_with(&order_mail("ORD-5"), order_meta("ORD-5"))
+        .await
+        .unwrap();
+    let again = mailer
+        .send_with(&order_mail("ORD-5"), order_meta("ORD-5"))
+        .await
+        .unwrap_err();
+    assert!(matches!(again, SendError::AlreadySent { .. }), "{again:?}");
+    assert_eq!(stub.messages().await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sends_of_one_key_deliver_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive(dir.path()).await;
+    let stub = AsyncStubTransport::new_ok();
+    let mailer = ArchivingTransport::new(archive.clone(), stub.clone());
+
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let mailer = mailer.clone();
+        tasks.push(tokio::spawn(async move {
+            mailer
+                .send_with(&order_mail("ORD-6"), order_meta("ORD-6"))
+                .await
+        }));
+    }
+    let mut delivered = 0;
+    let mut already_sent = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => delivered += 1,
+            Err(SendError::AlreadySent { .. }) => already_sent += 1,
+            Err(error) => panic!("unexpected error: {error}"),
+        }
+    }
+    assert_eq!(delivered, 1);
+    assert_eq!(already_sent, 19);
+    assert_eq!(stub.messages().await.len(), 1);
+
+    archive.flush(FLUSH).await.unwrap();
+    assert_eq!(archive.entries().await.unwrap().len(), 1);
+    let id = archive.entries().await.unwrap()[0].id;
+    let statuses = archive.open(&id).await.unwrap().send_statuses;
+    assert_eq!(statuses.len(), 1, "one accepted status: {statuses:?}");
 }

@@ -22,8 +22,8 @@ pub(crate) enum FsError {
     },
     /// Another process or `FsStorage` holds the directory lock.
     #[error(
-        "lock archive directory {} failed: another sentmail process is using it; \
-         stop that process or open another directory",
+        "lock archive directory {} failed: another process (a sentmail command, or an application with the \
+         archive open) is using it; stop it or open another directory",
         root.display()
     )]
     Locked { root: PathBuf },
@@ -73,8 +73,8 @@ impl From<FsError> for StorageError {
                 path: root.display().to_string(),
                 source: io::Error::new(
                     io::ErrorKind::WouldBlock,
-                    "another sentmail process is using it; \
-                     stop that process or open another directory",
+                    "another process (a sentmail command, or an application with the \
+                     archive open) is using it; stop it or open another directory",
                 ),
             },
             FsError::CorruptFrame { location, reason } => StorageError::Corrupt {
@@ -114,7 +114,7 @@ mod tests {
         .into();
         let message = storage.to_string();
         assert!(message.contains("/srv/mail"), "{message}");
-        assert!(message.contains("another sentmail process"), "{message}");
+        assert!(message.contains("another process"), "{message}");
     }
 
     #[test]

@@ -235,7 +235,7 @@ async fn second_open_is_rejected() {
         "{message}"
     );
     assert!(
-        message.contains("another sentmail process is using it"),
+        message.contains("another process (a sentmail command, or an application with the archive open) is using it"),
         "{message}"
     );
 

@@ -95,7 +95,14 @@ pub async fn verify(archive: &Archive) -> anyhow::Result<()> {
     bar.finish_and_clear();
 
     if report.damaged.is_empty() {
-        println!("Checked {} messages: no damage found.", report.checked);
+        let statuses = match report.send_statuses {
+            0 => String::new(),
+            count => format!(" and {count} send statuses"),
+        };
+        println!(
+            "Checked {} messages{statuses}: no damage found.",
+            report.checked
+        );
         return Ok(());
     }
     for damage in &report.damaged {

@@ -164,6 +164,12 @@ impl EmbeddedArchive {
     }
 }
 
+impl From<&EmbeddedArchive> for Archive {
+    fn from(embedded: &EmbeddedArchive) -> Archive {
+        embedded.archive.clone()
+    }
+}
+
 impl Deref for EmbeddedArchive {
     type Target = Archive;
 

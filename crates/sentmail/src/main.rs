@@ -57,7 +57,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", error_chain(&error));
             error_status
         }
     }
@@ -134,4 +134,22 @@ async fn import(archive: &Archive, args: &cli::ImportArgs) -> anyhow::Result<Exi
     } else {
         ExitCode::from(3)
     })
+}
+
+/// Joins an error and its sources with ": ", leaving out a source whose
+/// text the message before it already contains, as many messages embed
+/// their source.
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text += ": ";
+        }
+        text += &cause;
+    }
+    text
 }

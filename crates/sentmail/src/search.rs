@@ -1,6 +1,7 @@
 //! `sentmail search` and `sentmail reindex`.
 
 use std::io::Write;
+use std::time::Duration;
 
 use archive_core::{Archive, Mailbox, SearchHit};
 use serde_json::json;
@@ -8,8 +9,17 @@ use serde_json::json;
 use crate::cli::SearchArgs;
 use crate::{progress, view};
 
+/// Longest wait for replayed mail to reach the index before a search.
+const REPLAY_WAIT: Duration = Duration::from_secs(60);
+
 /// Runs a search and prints the hits.
 pub async fn search(archive: &Archive, args: &SearchArgs) -> anyhow::Result<()> {
+    // Mail left in the journal by a process that stopped without closing
+    // the archive is replayed into the index in the background; wait for
+    // it, so that the search sees that mail too.
+    if let Err(error) = archive.flush(REPLAY_WAIT).await {
+        tracing::warn!(%error, "the search may miss mail that is still being indexed");
+    }
     let query = &args.query;
     let limit = if args.count { 0 } else { args.limit };
     let results = archive.search(query, args.offset, limit).await?;

@@ -136,7 +136,7 @@ pub fn message_text(message: &Message) -> String {
     let mut out = String::new();
     let mut line = |label: &str, value: &str| {
         if !value.is_empty() {
-            out += &format!("{label:<12}{value}\n");
+            out += &format!("{label:<11} {value}\n");
         }
     };
     line("Archive-Id:", &message.id.to_hex());

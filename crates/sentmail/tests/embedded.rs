@@ -82,3 +82,44 @@ Send statuses:
     );
     assert_eq!(json["meta"]["app"]["order_id"], "ORD-2026-0012345");
 }
+
+#[tokio::test]
+async fn search_sees_mail_left_in_the_journal() {
+    let data = tempfile::tempdir().unwrap();
+    {
+        let archive = EmbeddedArchive::open(data.path()).await.unwrap();
+        let meta = RecordMeta::new(Source::App).with_order_id("ORD-2026-0099999");
+        archive.record(MAIL, meta).await.unwrap();
+        // Dropped without close, as when the application is killed: the
+        // mail is durable in the journal but not yet in the index.
+    }
+
+    // The dropped archive's tasks release the directory locks shortly
+    // afterwards; the command fails until then.
+    let mut attempts = 0;
+    let output = loop {
+        let output = Command::new(env!("CARGO_BIN_EXE_sentmail"))
+            .arg("--data")
+            .arg(data.path())
+            .args(["search", "--count", "order:ORD-2026-0099999"])
+            .output()
+            .expect("sentmail runs");
+        let locked = String::from_utf8_lossy(&output.stderr).contains("another process");
+        if !locked || attempts == 100 {
+            break output;
+        }
+        attempts += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "1\n");
+}
+
+#[tokio::test]
+async fn close_twice_is_ok() {
+    let data = tempfile::tempdir().unwrap();
+    let archive = EmbeddedArchive::open(data.path()).await.unwrap();
+    archive.record(MAIL, RecordMeta::default()).await.unwrap();
+    archive.close().await.unwrap();
+    archive.close().await.unwrap();
+}

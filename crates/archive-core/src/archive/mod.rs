@@ -50,7 +50,7 @@ use indexer::IndexCommand;
 use mover::{Command, Waiting};
 use pending::{KeyRegistry, Pending};
 use release::{Consumer, Releases};
-use status::{Background, Statuses};
+use status::{Background, Sends, Statuses};
 
 /// Longest wait for room in the indexer's document queue.
 const DOCUMENT_SLOT_WAIT: Duration = Duration::from_secs(1);
@@ -83,6 +83,8 @@ struct Inner {
     runtime: tokio::runtime::Handle,
     /// Send statuses being recorded in the background.
     background: Background,
+    /// Sends through the lettre transport in progress.
+    sends: Sends,
 }
 
 /// An open archive. Cloning is cheap; clones share one archive.
@@ -107,7 +109,8 @@ impl std::fmt::Debug for Archive {
 /// Figures about an open archive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ArchiveStats {
-    /// Messages durable in the journal and not yet in storage.
+    /// Entries (messages and send statuses) durable in the journal and not
+    /// yet in storage.
     pub pending_messages: usize,
     /// Bytes the journal uses on disk.
     pub journal_bytes: u64,
@@ -219,6 +222,11 @@ impl Archive {
     /// When `close` returns `Ok`, the journal directory is unlocked, so the
     /// archive can be opened again at once.
     pub async fn close(&self, timeout: Duration) -> Result<(), FlushError> {
+        let stopped = self.inner.mover.lock().expect("task handle lock").is_none();
+        if self.is_closed() && stopped {
+            // Closed before, successfully.
+            return Ok(());
+        }
         let waited = self.wait_for_background(timeout).await;
         self.inner.closed.store(true, Ordering::Release);
         waited?;

@@ -115,6 +115,7 @@ impl ArchiveBuilder {
                 indexer: Mutex::new(indexer),
                 closed: AtomicBool::new(false),
                 background: Default::default(),
+                sends: Default::default(),
                 runtime: tokio::runtime::Handle::current(),
             }),
         })

@@ -31,24 +31,35 @@ pub struct Damage {
 pub struct VerifyReport {
     /// Messages read and checked.
     pub checked: u64,
+    /// Send statuses read and checked; they are stored like messages.
+    pub send_statuses: u64,
     /// Everything that failed a check.
     pub damaged: Vec<Damage>,
+}
+
+impl VerifyReport {
+    fn count(&mut self, role: EntryRole) {
+        match role {
+            EntryRole::Message => self.checked += 1,
+            EntryRole::SendStatus => self.send_statuses += 1,
+        }
+    }
 }
 
 impl Archive {
     /// Returns the original bytes of a message, exactly as recorded.
     pub async fn get_raw(&self, id: &ArchiveId) -> Result<Bytes, ReadError> {
-        Ok(self.load(id).await?.raw)
+        Ok(self.load_message(id).await?.raw)
     }
 
     /// Returns the metadata recorded with a message.
     pub async fn meta(&self, id: &ArchiveId) -> Result<RecordMeta, ReadError> {
-        Ok(self.load(id).await?.meta)
+        Ok(self.load_message(id).await?.meta)
     }
 
     /// Reads and decodes a message.
     pub async fn open(&self, id: &ArchiveId) -> Result<Message, ReadError> {
-        let loaded = self.load(id).await?;
+        let loaded = self.load_message(id).await?;
         let parse_options = self.inner.shared.options.parse.clone();
         let mut message = tokio::task::spawn_blocking(move || {
             parse_message(
@@ -62,6 +73,16 @@ impl Archive {
         .expect("message parse task");
         message.send_statuses = self.send_statuses(id).await;
         Ok(message)
+    }
+
+    /// Loads a message; a send status entry is not one, so its id is not
+    /// found.
+    pub(super) async fn load_message(&self, id: &ArchiveId) -> Result<Loaded, ReadError> {
+        let loaded = self.load(id).await?;
+        if loaded.info.role != EntryRole::Message {
+            return Err(ReadError::NotFound { id: *id });
+        }
+        Ok(loaded)
     }
 
     pub(super) async fn load(&self, id: &ArchiveId) -> Result<Loaded, ReadError> {
@@ -217,8 +238,8 @@ impl Archive {
                     reason: error.to_string(),
                 });
             }
-            report.checked += 1;
-            progress(report.checked, total);
+            report.count(entry.info.role);
+            progress(report.checked + report.send_statuses, total);
         }
         for info in pending {
             if let Err(error) = self.load(&info.id).await {
@@ -227,8 +248,8 @@ impl Archive {
                     reason: error.to_string(),
                 });
             }
-            report.checked += 1;
-            progress(report.checked, total);
+            report.count(info.role);
+            progress(report.checked + report.send_statuses, total);
         }
         Ok(report)
     }

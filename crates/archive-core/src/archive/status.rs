@@ -6,7 +6,7 @@
 //! `message_id` field holds the message's archive id in hex. The index
 //! never sees it; listings and searches skip it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -88,8 +88,10 @@ impl Archive {
         }
         let pending = self.inner.shared.pending.info(message);
         let (date, kind) = match (pending, kind) {
-            (Some(info), Some(kind)) => (info.date, Some(kind.to_owned())),
-            _ => match self.load(message).await {
+            (Some(info), Some(kind)) if info.role == EntryRole::Message => {
+                (info.date, Some(kind.to_owned()))
+            }
+            _ => match self.load_message(message).await {
                 // The kind may come from a header, as when the message was
                 // recorded; the status must land in the same partition.
                 Ok(loaded) => {
@@ -209,6 +211,16 @@ impl Archive {
         status: SendStatus,
     ) {
         let archive = self.clone();
+        let accepted = status.outcome == crate::SendOutcome::Accepted;
+        if accepted {
+            let mut in_flight = self
+                .inner
+                .sends
+                .accepted_in_flight
+                .lock()
+                .expect("sends lock");
+            in_flight.insert(message);
+        }
         self.inner.background.start();
         tokio::spawn(async move {
             let recorded = archive
@@ -217,7 +229,71 @@ impl Archive {
             if let Err(error) = recorded {
                 tracing::error!(%message, %error, "recording a send status failed");
             }
+            if accepted {
+                let sends = &archive.inner.sends;
+                sends
+                    .accepted_in_flight
+                    .lock()
+                    .expect("sends lock")
+                    .remove(&message);
+            }
             archive.inner.background.finish();
         });
+    }
+}
+
+/// Number of locks that serialize sends of the same message; ids share a
+/// lock by their first byte.
+const SEND_LOCKS: usize = 256;
+
+/// Coordination of sends through the lettre transport: one send of a
+/// message at a time, and the messages whose acceptance is known but not
+/// yet durable as a status.
+#[derive(Debug)]
+pub(crate) struct Sends {
+    locks: Vec<tokio::sync::Mutex<()>>,
+    accepted_in_flight: Mutex<HashSet<ArchiveId>>,
+}
+
+impl Default for Sends {
+    fn default() -> Sends {
+        Sends {
+            locks: (0..SEND_LOCKS)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+            accepted_in_flight: Mutex::new(HashSet::new()),
+        }
+    }
+}
+
+#[cfg_attr(not(feature = "lettre"), allow(dead_code))]
+impl Archive {
+    /// Waits until no other send of message `id` runs, and holds that
+    /// until the guard drops.
+    pub(crate) async fn lock_sending(&self, id: &ArchiveId) -> tokio::sync::MutexGuard<'_, ()> {
+        let stripe = usize::from(id.as_bytes()[0]) % SEND_LOCKS;
+        self.inner.sends.locks[stripe].lock().await
+    }
+
+    /// Returns true when a relay accepted message `id` before.
+    pub(crate) async fn was_accepted(&self, id: &ArchiveId) -> bool {
+        let sends = &self.inner.sends;
+        if sends
+            .accepted_in_flight
+            .lock()
+            .expect("sends lock")
+            .contains(id)
+        {
+            return true;
+        }
+        let statuses = self.send_statuses(id).await;
+        statuses
+            .iter()
+            .any(|status| status.outcome == crate::SendOutcome::Accepted)
+    }
+
+    /// Returns true when a message with idempotency key `key` is archived.
+    pub(crate) fn key_is_known(&self, key: &str) -> bool {
+        self.inner.keys.known(key).is_some()
     }
 }

@@ -4,7 +4,13 @@
 //! is recorded in the archive, sent, and the relay's reply stored as the
 //! message's send status. By default a message is durable before its first
 //! byte goes to the relay, and a message that cannot be recorded is not
-//! sent.
+//! sent. A message archived before (same bytes or same idempotency key)
+//! is sent as archived, so the archive holds what the customer received,
+//! and is not sent at all once a relay has accepted it.
+//!
+//! Send statuses are recorded on background tasks; `Archive::flush` and
+//! `Archive::close` wait for them. A process that exits without closing
+//! the archive may lose the statuses of its last sends, never a message.
 //!
 //! ```no_run
 //! # async fn example(archive: archive_core::Archive) -> Result<(), Box<dyn std::error::Error>> {
@@ -17,6 +23,7 @@
 //!     .build();
 //! let mailer = ArchivingTransport::new(archive, relay);
 //! let mail = lettre::Message::builder()
+//!     .message_id(Some("<ORD-2026-0012345.1@shop.example.jp>".to_owned()))
 //!     .from("shop@example.jp".parse()?)
 //!     .to("hoge.123@example.com".parse()?)
 //!     .subject("ご注文ありがとうございます")
@@ -40,7 +47,7 @@ use bytes::Bytes;
 use lettre::AsyncTransport;
 use lettre::address::Envelope;
 
-use crate::{Archive, Receipt, RecordError, RecordMeta};
+use crate::{Archive, Receipt, RecordError, RecordMeta, SendStatus};
 
 /// When [`ArchivingTransport`] records a message, relative to sending it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,9 +59,11 @@ pub enum RecordTiming {
     BeforeSend,
     /// Record and send at the same time, and return once both are done,
     /// so the fsync hides behind the relay's round trips. The input and
-    /// the journal's room are checked before sending, but a write error
-    /// after that leaves a sent message unrecorded:
-    /// [`SendError::SentUnrecorded`].
+    /// the journal's room are checked before sending. A write error after
+    /// that, or concurrent records that fill the journal meanwhile, leave
+    /// a sent message unrecorded: [`SendError::SentUnrecorded`]. A message
+    /// whose idempotency key is archived already is handled as with
+    /// `BeforeSend`.
     WhileSending,
 }
 
@@ -63,7 +72,7 @@ pub enum RecordTiming {
 pub enum WhenUnrecorded {
     /// Do not send it, and return [`SendError::NotRecorded`].
     #[default]
-    Refuse,
+    Reject,
     /// Send it anyway, log the recording error, and return a [`Sent`]
     /// without a receipt. For mail that matters more than its copy.
     SendAnyway,
@@ -101,8 +110,26 @@ pub enum SendError<E> {
     /// The relay accepted the message but recording it failed, which only
     /// [`RecordTiming::WhileSending`] allows. Do not send it again; record
     /// its bytes with [`Archive::record`] once the archive works.
-    #[error("the message was sent but recording it failed: {0}")]
-    SentUnrecorded(#[source] RecordError),
+    #[error(
+        "the message was sent but recording it failed; do not send it again, record its bytes once the archive works: {error}"
+    )]
+    SentUnrecorded {
+        /// Why recording failed.
+        #[source]
+        error: RecordError,
+        /// The relay's reply.
+        status: Box<SendStatus>,
+    },
+    /// A relay accepted this message, or one with the same idempotency key,
+    /// before, so nothing was sent. Record with a new key to send it again.
+    #[error(
+        "message {} was accepted by a relay before, so it was not sent again; use a new idempotency key to send it again",
+        receipt.id
+    )]
+    AlreadySent {
+        /// The receipt of the archived message.
+        receipt: Receipt,
+    },
 }
 
 /// A lettre transport that records every message it sends; see the
@@ -118,10 +145,10 @@ pub struct ArchivingTransport<T> {
 
 impl<T> ArchivingTransport<T> {
     /// Wraps `inner`, recording into `archive` before each send.
-    pub fn new(archive: Archive, inner: T) -> ArchivingTransport<T> {
+    pub fn new(archive: impl Into<Archive>, inner: T) -> ArchivingTransport<T> {
         ArchivingTransport {
             inner,
-            archive,
+            archive: archive.into(),
             timing: RecordTiming::default(),
             unrecorded: WhenUnrecorded::default(),
             meta: RecordMeta::default(),
@@ -176,6 +203,11 @@ where
     }
 
     /// Records and sends the formatted message `raw` with `meta`.
+    ///
+    /// When the message or its idempotency key is archived already, the
+    /// archived bytes are sent instead of `raw`, so the customer receives
+    /// exactly what the archive holds, and nothing is sent when a relay
+    /// accepted the message before ([`SendError::AlreadySent`]).
     pub async fn send_raw_with(
         &self,
         envelope: &Envelope,
@@ -183,45 +215,119 @@ where
         meta: RecordMeta,
     ) -> Result<Sent<T::Ok>, SendError<T::Error>> {
         let meta = with_envelope(meta, envelope);
-        let kind = meta.kind.clone();
-        let bytes = Bytes::copy_from_slice(raw);
-        let (recorded, sent) = match self.timing {
-            RecordTiming::BeforeSend => {
-                let recorded = match self.archive.record(bytes, meta).await {
-                    Ok(receipt) => Some(receipt),
-                    Err(error) => {
-                        self.reject_or_log(error)?;
-                        None
-                    }
-                };
-                (recorded, self.inner.send_raw(envelope, raw).await)
+        let known_key = meta
+            .idempotency_key
+            .as_deref()
+            .is_some_and(|key| self.archive.key_is_known(key));
+        match self.timing {
+            RecordTiming::WhileSending if !known_key => {
+                self.record_while_sending(envelope, raw, meta).await
             }
-            RecordTiming::WhileSending => {
-                if let Err(error) = self.archive.precheck(&bytes, &meta) {
-                    self.reject_or_log(error)?;
-                }
-                let (recorded, sent) = tokio::join!(
-                    self.archive.record(bytes, meta),
-                    self.inner.send_raw(envelope, raw)
-                );
-                match recorded {
-                    Ok(receipt) => (Some(receipt), sent),
-                    Err(error) if sent.is_err() => {
-                        self.reject_or_log(error)?;
-                        (None, sent)
-                    }
-                    Err(error) if self.unrecorded == WhenUnrecorded::Refuse => {
-                        return Err(SendError::SentUnrecorded(error));
-                    }
-                    Err(error) => {
-                        log_unrecorded(&error);
-                        (None, sent)
-                    }
-                }
+            _ => self.record_then_send(envelope, raw, meta).await,
+        }
+    }
+
+    async fn record_then_send(
+        &self,
+        envelope: &Envelope,
+        raw: &[u8],
+        meta: RecordMeta,
+    ) -> Result<Sent<T::Ok>, SendError<T::Error>> {
+        let kind = meta.kind.clone();
+        let context = Context::of(envelope, &meta);
+        let receipt = match self.archive.record(Bytes::copy_from_slice(raw), meta).await {
+            Ok(receipt) => receipt,
+            Err(error) => {
+                self.reject_or_log(error, &context)?;
+                return self.send_unrecorded(envelope, raw).await;
             }
         };
 
-        if let Some(receipt) = &recorded {
+        // One send of a message at a time, so that of concurrent retries
+        // only the first reaches the relay.
+        let _sending = self.archive.lock_sending(&receipt.id).await;
+        let archived;
+        let raw = if receipt.is_duplicate() {
+            if self.archive.was_accepted(&receipt.id).await {
+                return Err(SendError::AlreadySent { receipt });
+            }
+            archived = self
+                .archive
+                .get_raw(&receipt.id)
+                .await
+                .map_err(|error| SendError::NotRecorded(RecordError::Read(Box::new(error))))?;
+            &archived[..]
+        } else {
+            raw
+        };
+        let sent = self.inner.send_raw(envelope, raw).await;
+        self.finish(Some(receipt), kind, sent)
+    }
+
+    async fn record_while_sending(
+        &self,
+        envelope: &Envelope,
+        raw: &[u8],
+        meta: RecordMeta,
+    ) -> Result<Sent<T::Ok>, SendError<T::Error>> {
+        let kind = meta.kind.clone();
+        let context = Context::of(envelope, &meta);
+        let bytes = Bytes::copy_from_slice(raw);
+        if let Err(error) = self.archive.precheck(&bytes, &meta) {
+            self.reject_or_log(error, &context)?;
+            return self.send_unrecorded(envelope, raw).await;
+        }
+
+        let (recorded, sent) = tokio::join!(
+            self.archive.record(bytes, meta),
+            self.inner.send_raw(envelope, raw)
+        );
+        match recorded {
+            Ok(receipt) => {
+                if receipt.is_duplicate() {
+                    // A concurrent send recorded the same key first.
+                    tracing::warn!(id = %receipt.id, %context, "sent a second copy of an archived message");
+                }
+                self.finish(Some(receipt), kind, sent)
+            }
+            Err(error) => match sent {
+                Err(_) => {
+                    self.reject_or_log(error, &context)?;
+                    self.finish(None, kind, sent)
+                }
+                Ok(response) if self.unrecorded == WhenUnrecorded::Reject => {
+                    log_unrecorded(&error, &context);
+                    Err(SendError::SentUnrecorded {
+                        error,
+                        status: Box::new(response.send_status()),
+                    })
+                }
+                Ok(response) => {
+                    log_unrecorded(&error, &context);
+                    self.finish(None, kind, Ok(response))
+                }
+            },
+        }
+    }
+
+    async fn send_unrecorded(
+        &self,
+        envelope: &Envelope,
+        raw: &[u8],
+    ) -> Result<Sent<T::Ok>, SendError<T::Error>> {
+        let sent = self.inner.send_raw(envelope, raw).await;
+        self.finish(None, None, sent)
+    }
+
+    /// Records the relay's reply as the message's send status, in the
+    /// background, and returns the send's result.
+    fn finish(
+        &self,
+        receipt: Option<Receipt>,
+        kind: Option<String>,
+        sent: Result<T::Ok, T::Error>,
+    ) -> Result<Sent<T::Ok>, SendError<T::Error>> {
+        if let Some(receipt) = &receipt {
             let status = match &sent {
                 Ok(response) => response.send_status(),
                 Err(error) => error.send_status(),
@@ -230,32 +336,51 @@ where
                 .record_status_in_background(receipt.id, kind, status);
         }
         match sent {
-            Ok(response) => Ok(Sent {
-                response,
-                receipt: recorded,
-            }),
-            Err(error) => Err(SendError::Send {
-                receipt: recorded,
-                error,
-            }),
+            Ok(response) => Ok(Sent { response, receipt }),
+            Err(error) => Err(SendError::Send { receipt, error }),
         }
     }
 
     /// Returns the error when unrecorded mail must not be sent; logs it
     /// otherwise.
-    fn reject_or_log(&self, error: RecordError) -> Result<(), SendError<T::Error>> {
+    fn reject_or_log(
+        &self,
+        error: RecordError,
+        context: &Context,
+    ) -> Result<(), SendError<T::Error>> {
         match self.unrecorded {
-            WhenUnrecorded::Refuse => Err(SendError::NotRecorded(error)),
+            WhenUnrecorded::Reject => Err(SendError::NotRecorded(error)),
             WhenUnrecorded::SendAnyway => {
-                log_unrecorded(&error);
+                log_unrecorded(&error, context);
                 Ok(())
             }
         }
     }
 }
 
-fn log_unrecorded(error: &RecordError) {
-    tracing::error!(%error, "sending a message that could not be recorded");
+/// What the logs name about a message: its envelope and idempotency key.
+struct Context(String);
+
+impl Context {
+    fn of(envelope: &Envelope, meta: &RecordMeta) -> Context {
+        let from = envelope.from().map(ToString::to_string).unwrap_or_default();
+        let to: Vec<String> = envelope.to().iter().map(ToString::to_string).collect();
+        let key = meta.idempotency_key.as_deref().unwrap_or("none");
+        Context(format!(
+            "from <{from}> to {}, idempotency key {key}",
+            to.join(", ")
+        ))
+    }
+}
+
+impl std::fmt::Display for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn log_unrecorded(error: &RecordError, context: &Context) {
+    tracing::error!(%error, %context, "a message was sent without being recorded");
 }
 
 #[async_trait]
