@@ -9,14 +9,14 @@ use serde_json::json;
 use crate::cli::SearchArgs;
 use crate::{progress, view};
 
-/// Longest wait for replayed mail to reach the index before a search.
+/// Maximum wait for replayed mail to reach the index before a search.
 const REPLAY_WAIT: Duration = Duration::from_secs(60);
 
 /// Runs a search and prints the hits.
 pub async fn search(archive: &Archive, args: &SearchArgs) -> anyhow::Result<()> {
     // Mail left in the journal by a process that stopped without closing
     // the archive is replayed into the index in the background; wait for
-    // it, so that the search sees that mail too.
+    // it, so that the search finds that mail too.
     if let Err(error) = archive.flush(REPLAY_WAIT).await {
         tracing::warn!(%error, "the search may miss mail that is still being indexed");
     }

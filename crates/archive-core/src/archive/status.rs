@@ -3,7 +3,7 @@
 //!
 //! A status entry is a JSON record with role [`EntryRole::SendStatus`], in
 //! the partition of its message, so retention deletes both together. Its
-//! `message_id` field holds the message's archive id in hex. The index
+//! `message_id` field contains the message's archive id in hex. The index
 //! never sees it; listings and searches skip it.
 
 use std::collections::{HashMap, HashSet};

@@ -5,7 +5,7 @@
 //! message's send status. By default a message is durable before its first
 //! byte goes to the relay, and a message that cannot be recorded is not
 //! sent. A message archived before (same bytes or same idempotency key)
-//! is sent as archived, so the archive holds what the customer received,
+//! is sent as archived, so the archive contains what the customer received,
 //! and is not sent at all once a relay has accepted it.
 //!
 //! Send statuses are recorded on background tasks; `Archive::flush` and
@@ -114,7 +114,7 @@ pub enum SendError<E> {
         "the message was sent but recording it failed; do not send it again, record its bytes once the archive works: {error}"
     )]
     SentUnrecorded {
-        /// Why recording failed.
+        /// The recording error.
         #[source]
         error: RecordError,
         /// The relay's reply.
@@ -358,7 +358,7 @@ where
     }
 }
 
-/// What the logs name about a message: its envelope and idempotency key.
+/// The envelope and idempotency key of a message, for log lines.
 struct Context(String);
 
 impl Context {
