@@ -278,10 +278,19 @@ where
             return self.send_unrecorded(envelope, raw).await;
         }
 
-        let (recorded, sent) = tokio::join!(
-            self.archive.record(bytes, meta),
-            self.inner.send_raw(envelope, raw)
-        );
+        // Recording runs on its own task, so hashing and compressing use
+        // another core while this one starts the SMTP exchange.
+        let archive = self.archive.clone();
+        let recording = tokio::spawn(async move { archive.record(bytes, meta).await });
+        let sent = self.inner.send_raw(envelope, raw).await;
+        let recorded = match recording.await {
+            Ok(recorded) => recorded,
+            Err(error) => match error.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                // Cancelled: the runtime is shutting down.
+                Err(_) => Err(RecordError::Closed),
+            },
+        };
         match recorded {
             Ok(receipt) => {
                 if receipt.is_duplicate() {
