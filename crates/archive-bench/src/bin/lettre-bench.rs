@@ -549,10 +549,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let relay = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(args.sink.ip().to_string())
         .port(args.sink.port())
         .build();
-    let before_send = ArchivingTransport::new(&archive, relay.clone())
-        .timing(RecordTiming::BeforeSend);
-    let while_sending = ArchivingTransport::new(&archive, relay.clone())
-        .timing(RecordTiming::WhileSending);
+    let before_send =
+        ArchivingTransport::new(&archive, relay.clone()).timing(RecordTiming::BeforeSend);
+    let while_sending =
+        ArchivingTransport::new(&archive, relay.clone()).timing(RecordTiming::WhileSending);
     let mut senders = Senders {
         relay,
         before_send,
