@@ -231,3 +231,64 @@ async fn concurrent_sends_of_one_key_deliver_once() {
     let statuses = archive.open(&id).await.unwrap().send_statuses;
     assert_eq!(statuses.len(), 1, "one accepted status: {statuses:?}");
 }
+
+/// A relay that holds every mail to `held@example.com` until released.
+#[derive(Clone)]
+struct GateTransport {
+    gate: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait::async_trait]
+impl lettre::AsyncTransport for GateTransport {
+    type Ok = ();
+    type Error = lettre::transport::stub::Error;
+
+    async fn send_raw(
+        &self,
+        envelope: &lettre::address::Envelope,
+        _email: &[u8],
+    ) -> Result<(), Self::Error> {
+        if envelope
+            .to()
+            .iter()
+            .any(|to| to.to_string() == "held@example.com")
+        {
+            self.gate.notified().await;
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hung_send_does_not_block_other_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive(dir.path()).await;
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let mailer = ArchivingTransport::new(archive.clone(), GateTransport { gate: gate.clone() });
+
+    let held = lettre::Message::builder()
+        .from("shop@example.jp".parse().unwrap())
+        .to("held@example.com".parse().unwrap())
+        .subject("held")
+        .body("held".to_owned())
+        .unwrap();
+    let hung = {
+        let mailer = mailer.clone();
+        tokio::spawn(async move { mailer.send_with(&held, order_meta("ORD-7")).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    // Every other message goes through while the first one hangs.
+    for n in 0..50 {
+        let order = format!("ORD-8-{n}");
+        let sent = tokio::time::timeout(
+            Duration::from_secs(5),
+            mailer.send_with(&order_mail(&order), order_meta(&order)),
+        )
+        .await
+        .expect("not blocked by the hung send");
+        assert!(sent.is_ok());
+    }
+    gate.notify_one();
+    assert!(hung.await.unwrap().is_ok());
+}

@@ -7,8 +7,8 @@
 //! never sees it; listings and searches skip it.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
@@ -242,26 +242,34 @@ impl Archive {
     }
 }
 
-/// Number of locks that serialize sends of the same message; ids share a
-/// lock by their first byte.
-const SEND_LOCKS: usize = 256;
-
 /// Coordination of sends through the lettre transport: one send of a
 /// message at a time, and the messages whose acceptance is known but not
 /// yet durable as a status.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Sends {
-    locks: Vec<tokio::sync::Mutex<()>>,
+    /// A lock per message being sent, removed when no send holds or
+    /// awaits it.
+    locks: Mutex<HashMap<ArchiveId, Arc<tokio::sync::Mutex<()>>>>,
     accepted_in_flight: Mutex<HashSet<ArchiveId>>,
 }
 
-impl Default for Sends {
-    fn default() -> Sends {
-        Sends {
-            locks: (0..SEND_LOCKS)
-                .map(|_| tokio::sync::Mutex::new(()))
-                .collect(),
-            accepted_in_flight: Mutex::new(HashSet::new()),
+/// The right to send one message, held until dropped.
+pub(crate) struct SendLock<'a> {
+    sends: &'a Sends,
+    id: ArchiveId,
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Drop for SendLock<'_> {
+    fn drop(&mut self) {
+        let mut locks = self.sends.locks.lock().expect("send locks");
+        // The map and this guard hold the only references unless another
+        // send waits for the lock.
+        if locks
+            .get(&self.id)
+            .is_some_and(|lock| Arc::strong_count(lock) == 2)
+        {
+            locks.remove(&self.id);
         }
     }
 }
@@ -269,10 +277,18 @@ impl Default for Sends {
 #[cfg_attr(not(feature = "lettre"), allow(dead_code))]
 impl Archive {
     /// Waits until no other send of message `id` runs, and holds that
-    /// until the guard drops.
-    pub(crate) async fn lock_sending(&self, id: &ArchiveId) -> tokio::sync::MutexGuard<'_, ()> {
-        let stripe = usize::from(id.as_bytes()[0]) % SEND_LOCKS;
-        self.inner.sends.locks[stripe].lock().await
+    /// until the returned lock drops.
+    pub(crate) async fn lock_sending(&self, id: &ArchiveId) -> SendLock<'_> {
+        let sends = &self.inner.sends;
+        let lock = {
+            let mut locks = sends.locks.lock().expect("send locks");
+            locks.entry(*id).or_default().clone()
+        };
+        SendLock {
+            sends,
+            id: *id,
+            _guard: lock.lock_owned().await,
+        }
     }
 
     /// Returns true when a relay accepted message `id` before.
