@@ -97,6 +97,7 @@ pub async fn verify(archive: &Archive) -> anyhow::Result<()> {
     if report.damaged.is_empty() {
         let statuses = match report.send_statuses {
             0 => String::new(),
+            1 => " and 1 send status".to_owned(),
             count => format!(" and {count} send statuses"),
         };
         println!(

@@ -226,10 +226,13 @@ impl Archive {
             let recorded = archive
                 .record_status_of(&message, kind.as_deref(), &status)
                 .await;
+            let failed = recorded.is_err();
             if let Err(error) = recorded {
                 tracing::error!(%message, %error, "recording a send status failed");
             }
-            if accepted {
+            // Without a durable status, the memory of the acceptance is all
+            // that keeps this process from sending the message again.
+            if accepted && !failed {
                 let sends = &archive.inner.sends;
                 sends
                     .accepted_in_flight

@@ -117,7 +117,7 @@ pub enum JournalError {
     },
     /// Another process has locked the journal directory.
     #[error(
-        "journal directory {dir} is in use by another process; stop the other sentmail process or choose another data directory"
+        "journal directory {dir} is in use by another process (a sentmail command, or an application with the archive open); stop it or choose another data directory"
     )]
     Locked {
         /// The journal directory.

@@ -4,9 +4,11 @@
 //! is recorded in the archive, sent, and the relay's reply stored as the
 //! message's send status. By default a message is durable before its first
 //! byte goes to the relay, and a message that cannot be recorded is not
-//! sent. A message archived before (same bytes or same idempotency key)
-//! is sent as archived, so the archive contains what the customer received,
-//! and is not sent at all once a relay has accepted it.
+//! sent. A retry, recorded with an idempotency key recorded before, sends
+//! the archived bytes, so the archive contains what the customer received,
+//! and sends nothing once a relay has accepted the message. The same bytes
+//! under another key (a bulk mail to the next recipient) are sent as they
+//! are.
 //!
 //! Send statuses are recorded on background tasks; `Archive::flush` and
 //! `Archive::close` wait for them. A process that exits without closing
@@ -47,7 +49,7 @@ use bytes::Bytes;
 use lettre::AsyncTransport;
 use lettre::address::Envelope;
 
-use crate::{Archive, Receipt, RecordError, RecordMeta, SendStatus};
+use crate::{Archive, Receipt, RecordError, RecordMeta, RecordStatus, SendStatus};
 
 /// When [`ArchivingTransport`] records a message, relative to sending it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -64,6 +66,9 @@ pub enum RecordTiming {
     /// a sent message unrecorded: [`SendError::SentUnrecorded`]. A message
     /// whose idempotency key is archived already is handled as with
     /// `BeforeSend`.
+    ///
+    /// NOTE: concurrent sends with one key that is not archived yet each
+    /// go to the relay; only `BeforeSend` serializes them.
     WhileSending,
 }
 
@@ -120,7 +125,7 @@ pub enum SendError<E> {
         /// The relay's reply.
         status: Box<SendStatus>,
     },
-    /// A relay accepted this message, or one with the same idempotency key,
+    /// A relay accepted the message recorded with this idempotency key
     /// before, so nothing was sent. Record with a new key to send it again.
     #[error(
         "message {} was accepted by a relay before, so it was not sent again; use a new idempotency key to send it again",
@@ -129,6 +134,16 @@ pub enum SendError<E> {
     AlreadySent {
         /// The receipt of the archived message.
         receipt: Receipt,
+    },
+    /// The message recorded with this idempotency key before could not be
+    /// read back to send it again, so nothing was sent.
+    #[error("message {} is archived but reading it back to send it failed: {error}", receipt.id)]
+    Unreadable {
+        /// The receipt of the archived message.
+        receipt: Receipt,
+        /// The read error.
+        #[source]
+        error: crate::ReadError,
     },
 }
 
@@ -243,19 +258,28 @@ where
             }
         };
 
-        // One send of a message at a time, so that of concurrent retries
-        // only the first reaches the relay.
+        // One send of a message at a time, so that of concurrent sends
+        // with one idempotency key only the first reaches the relay.
         let _sending = self.archive.lock_sending(&receipt.id).await;
+        if receipt.status == RecordStatus::AlreadyArchived {
+            // The same bytes recorded before under another key or none, as
+            // a bulk mail sent to one recipient after another is: `raw` is
+            // what the archive holds.
+            let sent = self.inner.send_raw(envelope, raw).await;
+            return self.finish(Some(receipt), kind, sent);
+        }
+        // A concurrent send with the same key may have taken the lock
+        // first, even when this call recorded the message.
+        if self.archive.was_accepted(&receipt.id).await {
+            return Err(SendError::AlreadySent { receipt });
+        }
         let archived;
-        let raw = if receipt.is_duplicate() {
-            if self.archive.was_accepted(&receipt.id).await {
-                return Err(SendError::AlreadySent { receipt });
-            }
-            archived = self
-                .archive
-                .get_raw(&receipt.id)
-                .await
-                .map_err(|error| SendError::NotRecorded(RecordError::Read(Box::new(error))))?;
+        let raw = if receipt.status == RecordStatus::DuplicateKey {
+            // A retry renders the mail anew; send what the archive holds.
+            archived = match self.archive.get_raw(&receipt.id).await {
+                Ok(archived) => archived,
+                Err(error) => return Err(SendError::Unreadable { receipt, error }),
+            };
             &archived[..]
         } else {
             raw
