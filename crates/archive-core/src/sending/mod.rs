@@ -249,7 +249,7 @@ where
         meta: RecordMeta,
     ) -> Result<Sent<T::Ok>, SendError<T::Error>> {
         let kind = meta.kind.clone();
-        let context = Context::of(envelope, &meta);
+        let context = log_context(envelope, &meta);
         let receipt = match self.archive.record(Bytes::copy_from_slice(raw), meta).await {
             Ok(receipt) => receipt,
             Err(error) => {
@@ -295,7 +295,7 @@ where
         meta: RecordMeta,
     ) -> Result<Sent<T::Ok>, SendError<T::Error>> {
         let kind = meta.kind.clone();
-        let context = Context::of(envelope, &meta);
+        let context = log_context(envelope, &meta);
         let bytes = Bytes::copy_from_slice(raw);
         if let Err(error) = self.archive.precheck(&bytes, &meta) {
             self.reject_or_log(error, &context)?;
@@ -376,11 +376,7 @@ where
 
     /// Returns the error when unrecorded mail must not be sent; logs it
     /// otherwise.
-    fn reject_or_log(
-        &self,
-        error: RecordError,
-        context: &Context,
-    ) -> Result<(), SendError<T::Error>> {
+    fn reject_or_log(&self, error: RecordError, context: &str) -> Result<(), SendError<T::Error>> {
         match self.unrecorded {
             WhenUnrecorded::Reject => Err(SendError::NotRecorded(error)),
             WhenUnrecorded::SendAnyway => {
@@ -391,28 +387,15 @@ where
     }
 }
 
-/// The envelope and idempotency key of a message, for log lines.
-struct Context(String);
-
-impl Context {
-    fn of(envelope: &Envelope, meta: &RecordMeta) -> Context {
-        let from = envelope.from().map(ToString::to_string).unwrap_or_default();
-        let to: Vec<String> = envelope.to().iter().map(ToString::to_string).collect();
-        let key = meta.idempotency_key.as_deref().unwrap_or("none");
-        Context(format!(
-            "from <{from}> to {}, idempotency key {key}",
-            to.join(", ")
-        ))
-    }
+/// Describes a message's envelope and idempotency key, for log lines.
+fn log_context(envelope: &Envelope, meta: &RecordMeta) -> String {
+    let from = envelope.from().map(ToString::to_string).unwrap_or_default();
+    let to: Vec<String> = envelope.to().iter().map(ToString::to_string).collect();
+    let key = meta.idempotency_key.as_deref().unwrap_or("none");
+    format!("from <{from}> to {}, idempotency key {key}", to.join(", "))
 }
 
-impl std::fmt::Display for Context {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-fn log_unrecorded(error: &RecordError, context: &Context) {
+fn log_unrecorded(error: &RecordError, context: &str) {
     tracing::error!(%error, %context, "a message was sent without being recorded");
 }
 
