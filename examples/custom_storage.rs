@@ -19,7 +19,7 @@ use sentmail_examples::mirror::MirrorStorage;
 /// Records a few mails onto two mirrored directories and reads one back.
 #[derive(Debug, Parser)]
 struct Args {
-    /// The first directory; it also holds the capture journal.
+    /// The first directory; it also contains the capture journal.
     primary: PathBuf,
     /// The mirror.
     secondary: PathBuf,

@@ -26,7 +26,7 @@ impl MirrorStorage {
 
 #[async_trait]
 impl Storage for MirrorStorage {
-    /// Stores the pack in both; it is durable only when both have it, so
+    /// Stores the pack in both. It is durable only when both have it, so
     /// an error from either fails the put and the archive retries it.
     /// Retrying is safe because each side skips ids it holds.
     async fn put(

@@ -161,7 +161,7 @@ impl Shop {
     }
 
     /// Sends the confirmation of `order`, retrying while the relay fails
-    /// or the archive asks to retry.
+    /// or the archive returns a retryable error.
     pub async fn confirm_with_retries(
         &self,
         order: &Order,

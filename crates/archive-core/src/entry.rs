@@ -33,7 +33,7 @@ pub struct EntryInfo {
     pub source: Source,
 }
 
-/// What a stored entry is.
+/// The kind of a stored entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryRole {
@@ -41,7 +41,7 @@ pub enum EntryRole {
     #[default]
     Message,
     /// The outcome of sending a message, recorded after the message. Its
-    /// `message_id` holds the archive id of that message in hex.
+    /// `message_id` contains the archive id of that message in hex.
     SendStatus,
 }
 

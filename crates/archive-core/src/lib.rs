@@ -11,7 +11,7 @@
 //!   described and laid out in storage.
 //! - [`storage`]: the `Storage` trait, its contract and `MemoryStorage`.
 //! - `testing` (feature `testing`): conformance suites for backends.
-//! - [`send_status`] and `sending` (feature `lettre`): the relay's answer
+//! - [`send_status`] and `sending` (feature `lettre`): the relay's reply
 //!   to each send, and the lettre transport that records every mail.
 //!
 //! This crate depends on no storage or index adapter; adapters depend on it.

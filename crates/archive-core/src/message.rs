@@ -174,7 +174,7 @@ pub struct Message {
     pub recorded_at: DateTime<Utc>,
     /// Size of the raw message in bytes.
     pub size: u64,
-    /// The relays' answers to sending the message, oldest first. Parsing
+    /// The relays' replies to sending the message, oldest first. Parsing
     /// leaves it empty; [`Archive::open`](crate::Archive::open) fills it.
     #[serde(default)]
     pub send_statuses: Vec<crate::SendStatus>,

@@ -33,8 +33,8 @@ pub const TRAILER_LEN: usize = 24;
 /// File name extension of packs.
 pub const EXTENSION: &str = "pack";
 
-/// Footer version 1 held version 1 of `EntryInfo`; version 2 holds
-/// version 2.
+/// Footer version 1 contains version 1 of `EntryInfo`, and version 2
+/// contains version 2.
 const FOOTER_VERSION: u8 = 2;
 
 /// One footer row: a message and where its frame sits in the pack.

@@ -25,7 +25,7 @@ pub struct SendStatus {
     pub outcome: SendOutcome,
     /// When the reply came, or the attempt failed.
     pub at: DateTime<Utc>,
-    /// The SMTP reply code, when the relay answered.
+    /// The SMTP reply code, when the relay replied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<u16>,
     /// The relay's reply text, lines joined with a newline.

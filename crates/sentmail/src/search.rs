@@ -15,8 +15,8 @@ const REPLAY_WAIT: Duration = Duration::from_secs(60);
 /// Runs a search and prints the hits.
 pub async fn search(archive: &Archive, args: &SearchArgs) -> anyhow::Result<()> {
     // Mail left in the journal by a process that stopped without closing
-    // the archive is replayed into the index in the background; wait for
-    // it, so that the search finds that mail too.
+    // the archive is replayed into the index in the background. Waiting
+    // for it lets the search find that mail too.
     if let Err(error) = archive.flush(REPLAY_WAIT).await {
         tracing::warn!(%error, "the search may miss mail that is still being indexed");
     }

@@ -3,8 +3,8 @@
 //!
 //! A status entry is a JSON record with role [`EntryRole::SendStatus`], in
 //! the partition of its message, so retention deletes both together. Its
-//! `message_id` field contains the message's archive id in hex. The index
-//! never sees it; listings and searches skip it.
+//! `message_id` field contains the message's archive id in hex. It is never
+//! indexed, and listings and searches skip it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
